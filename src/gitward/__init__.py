@@ -1,0 +1,3 @@
+"""gitward: a pull-based GitOps operator for Kubernetes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from gitward.cli import main
+
+main()

@@ -1,0 +1,26 @@
+"""The `gitward` command."""
+
+from __future__ import annotations
+
+import typer
+
+from gitward import __version__
+from gitward.cli.local import app as local_app
+
+app = typer.Typer(
+    name="gitward",
+    help="gitward: GitOps for Kubernetes. Git is the source of truth; gitward makes the cluster match.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(local_app, name="local")
+
+
+@app.command()
+def version() -> None:
+    """Print gitward's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,293 @@
+"""`gitward local up|down|status`: a real Kubernetes control plane on loopback."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from gitward.local import components, kubeconfig, pki, ports, toolchain
+from gitward.local.components import Layout, Ports
+from gitward.local.paths import clusters_root
+from gitward.local.process import Proc, exit_code, spawn, stop
+from gitward.local.state import ClusterState, all_states, check_name, cluster_dir, load
+
+__all__ = ["ClusterError", "ComponentFailed", "down", "load", "status", "up"]
+
+Say = Callable[[str], None]
+
+_PORT_ATTEMPTS = 3
+
+
+class ClusterError(RuntimeError):
+    """A one-line, user-facing reason why a cluster could not be started."""
+
+
+class ComponentFailed(ClusterError):
+    def __init__(self, component: str, log: Path, why: str) -> None:
+        super().__init__(f"{component} {why}; its log: {log}")
+        self.component = component
+        self.log = log
+
+
+class PortTaken(ComponentFailed):
+    """A port was free when chosen but taken before the component bound it."""
+
+
+def up(
+    name: str = "gitward",
+    nodes: int = 2,
+    port_base: int | None = None,
+    build: bool = True,
+    timeout: float = 120.0,
+    say: Say = lambda _: None,
+) -> ClusterState:
+    """Start cluster `name`, or return it if it already runs.
+
+    State left by a killed earlier run is stopped and removed first.
+    """
+    check_name(name)
+    if not 0 <= nodes <= 100:
+        raise ClusterError(f"--nodes must be between 0 and 100, not {nodes}")
+    with _lock(name):
+        existing = load(name)
+        if existing is not None and existing.condition() == "running" and _ready(existing.layout):
+            say(f"cluster {name} is already running")
+            return existing
+        if existing is not None or cluster_dir(name).exists():
+            say(f"cleaning up stale state of cluster {name}")
+            _remove(name, existing)
+        if build:
+            toolchain.ensure(say)
+        elif missing := toolchain.missing():
+            raise ClusterError(
+                "toolchain not built: "
+                + ", ".join(f"{t.name} {t.version}" for t in missing)
+                + "; run `gitward local toolchain --build`"
+            )
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            try:
+                return _start(name, nodes, port_base, timeout, say)
+            except PortTaken as race:
+                if attempt == _PORT_ATTEMPTS:
+                    raise
+                say(f"{race.component} lost its port to another process; retrying on other ports")
+                _remove(name, load(name))
+                port_base = None
+    raise AssertionError("unreachable")
+
+
+def down(name: str = "gitward") -> bool:
+    """Stop the processes cluster `name` started and delete its data.
+
+    Returns False when there was no such cluster.
+    """
+    check_name(name)
+    with _lock(name):
+        state = load(name)
+        if state is None and not cluster_dir(name).exists():
+            return False
+        _remove(name, state)
+        return True
+
+
+def status() -> list[ClusterState]:
+    return all_states()
+
+
+def _start(name: str, nodes: int, port_base: int | None, timeout: float, say: Say) -> ClusterState:
+    started = time.monotonic()
+    taken = {p for s in all_states() if s.name != name for p in s.ports.as_list()}
+    layout = Layout(name, cluster_dir(name), Ports.from_list(ports.allocate(Ports.count(), port_base, taken)))
+    state = ClusterState(
+        name=name,
+        ports=layout.ports,
+        nodes=nodes,
+        kubernetes_version=toolchain.KUBERNETES_VERSION,
+        created=time.time(),
+    )
+    # Saved before the first process starts, so a killed `up` leaves a record
+    # that the next `up` finds and cleans.
+    state.save()
+    _prepare_files(layout)
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    deadline = time.monotonic() + timeout
+
+    def start(component: str, argv: list[str]) -> Proc:
+        log = layout.log(component)
+        try:
+            proc = spawn(component, argv, log, env)
+        except OSError as err:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a") as sink:
+                sink.write(f"gitward: cannot start {component}: {argv[0]}: {err.strerror}\n")
+            raise ComponentFailed(component, log, f"cannot be started ({argv[0]}: {err.strerror})") from err
+        state.processes.append(proc)
+        state.save()
+        return proc
+
+    try:
+        etcd = start("etcd", components.etcd(layout))
+        _wait(lambda: _etcd_healthy(layout), [etcd], deadline, "etcd")
+        apiserver = start("kube-apiserver", components.apiserver(layout))
+        _wait(lambda: _ready(layout), [etcd, apiserver], deadline, "kube-apiserver")
+        say(f"kube-apiserver ready at {layout.server} ({time.monotonic() - started:.1f}s)")
+        rest = [
+            start("kube-controller-manager", components.controller_manager(layout)),
+            start("kube-scheduler", components.scheduler(layout)),
+            start("kwok", components.kwok(layout)),
+        ]
+        everything = [etcd, apiserver, *rest]
+        with _client(layout) as client:
+            for node in components.node_names(nodes):
+                _create(client, "/api/v1/nodes", components.node(node))
+            _wait(
+                lambda: _nodes_ready(client) >= nodes,
+                everything,
+                deadline,
+                "kwok",
+                f"did not make {nodes} nodes Ready",
+            )
+            # Pods cannot be created until the controller-manager has made the
+            # default ServiceAccount; a cluster that cannot run a pod is not up.
+            _wait(
+                lambda: _exists(client, "/api/v1/namespaces/default/serviceaccounts/default"),
+                everything,
+                deadline,
+                "kube-controller-manager",
+                "did not create the default ServiceAccount",
+            )
+        state.phase = "running"
+        state.save()
+        say(f"cluster {name}: {nodes} nodes Ready in {time.monotonic() - started:.1f}s")
+        return state
+    except BaseException:
+        stop(state.processes)
+        state.phase = "failed"
+        state.save()
+        raise
+
+
+def _prepare_files(layout: Layout) -> None:
+    (layout.directory / "logs").mkdir(parents=True, exist_ok=True)
+    layout.directory.chmod(0o700)
+    created = pki.create(layout.pki.directory, layout.name)
+    kubeconfig.write(layout.kubeconfig, layout.name, layout.server, created, pki.IDENTITIES[0])
+    for who in pki.IDENTITIES[1:]:
+        kubeconfig.write(layout.component_kubeconfig(who.file_stem), layout.name, layout.server, created, who)
+    layout.kwok_config.write_text(components.KWOK_CONFIG)
+
+
+def _remove(name: str, state: ClusterState | None) -> None:
+    if state is not None:
+        stop(state.processes)
+    shutil.rmtree(cluster_dir(name), ignore_errors=True)
+
+
+def _wait(
+    check: Callable[[], bool],
+    watched: list[Proc],
+    deadline: float,
+    component: str,
+    what: str = "did not become ready",
+) -> None:
+    """Poll `check` until it holds; fail at once if a watched process dies."""
+    while True:
+        for proc in watched:
+            code = exit_code(proc)
+            if code is not None:
+                log = Path(proc.log)
+                if _port_conflict(log):
+                    raise PortTaken(proc.component, log, "could not bind its port")
+                raise ComponentFailed(proc.component, log, f"exited during start-up (exit code {code})")
+        if check():
+            return
+        if time.monotonic() > deadline:
+            log = next((Path(p.log) for p in watched if p.component == component), Path(watched[-1].log))
+            raise ComponentFailed(component, log, f"{what} in time")
+        time.sleep(0.1)
+
+
+def _port_conflict(log: Path) -> bool:
+    try:
+        tail = log.read_bytes()[-4096:].decode(errors="replace")
+    except OSError:
+        return False
+    return "address already in use" in tail
+
+
+def _etcd_healthy(layout: Layout) -> bool:
+    try:
+        reply = httpx.get(f"{layout.etcd_url}/health", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return reply.status_code == 200 and '"health":"true"' in reply.text.replace(" ", "")
+
+
+def _ready(layout: Layout) -> bool:
+    try:
+        with _client(layout) as client:
+            return client.get("/readyz", timeout=2.0).status_code == 200
+    except (httpx.HTTPError, OSError, ssl.SSLError):
+        return False
+
+
+@contextmanager
+def _client(layout: Layout) -> Iterator[httpx.Client]:
+    """An admin client for the few raw requests start-up needs.
+
+    Readiness probes and node creation are four endpoints; plain httpx with the
+    cluster's own certificates keeps `up` from loading lightkube's models.
+    """
+    files = layout.pki
+    context = ssl.create_default_context(cafile=str(files.ca_cert))
+    admin = pki.IDENTITIES[0]
+    context.load_cert_chain(str(files.client_cert(admin)), str(files.client_key(admin)))
+    with httpx.Client(base_url=layout.server, verify=context, timeout=5.0) as client:
+        yield client
+
+
+def _create(client: httpx.Client, path: str, body: dict[str, object]) -> None:
+    reply = client.post(path, json=body)
+    if reply.status_code not in (201, 409):
+        raise ClusterError(f"creating {path} failed: HTTP {reply.status_code}: {reply.text[:200]}")
+
+
+def _exists(client: httpx.Client, path: str) -> bool:
+    try:
+        return client.get(path).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _nodes_ready(client: httpx.Client) -> int:
+    try:
+        items = client.get("/api/v1/nodes").json().get("items", [])
+    except (httpx.HTTPError, ValueError):
+        return 0
+    return sum(
+        1
+        for node in items
+        for cond in node.get("status", {}).get("conditions", [])
+        if cond.get("type") == "Ready" and cond.get("status") == "True"
+    )
+
+
+@contextmanager
+def _lock(name: str) -> Iterator[None]:
+    """One `up` or `down` at a time per cluster name."""
+    root = clusters_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / f".{name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

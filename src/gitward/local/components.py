@@ -1,0 +1,216 @@
+"""The command lines of a local cluster's components: pure functions of its layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitward.local import toolchain
+from gitward.local.pki import Pki
+
+# The Service range and the pod range kwok hands out must not overlap.
+SERVICE_CIDR = "10.96.0.0/16"
+SERVICE_IP = "10.96.0.1"
+POD_CIDR = "10.244.0.0/16"
+SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+
+@dataclass(frozen=True)
+class Ports:
+    etcd_client: int
+    etcd_peer: int
+    apiserver: int
+    controller_manager: int
+    scheduler: int
+    kwok: int
+
+    @classmethod
+    def from_list(cls, ports: list[int]) -> Ports:
+        return cls(*ports)
+
+    def as_list(self) -> list[int]:
+        return [
+            self.etcd_client,
+            self.etcd_peer,
+            self.apiserver,
+            self.controller_manager,
+            self.scheduler,
+            self.kwok,
+        ]
+
+    @staticmethod
+    def count() -> int:
+        return 6
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one cluster keeps its files, and the ports it listens on."""
+
+    name: str
+    directory: Path
+    ports: Ports
+
+    @property
+    def pki(self) -> Pki:
+        return Pki(self.directory / "pki")
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.directory / "etcd"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.directory / "kubeconfig"
+
+    def component_kubeconfig(self, stem: str) -> Path:
+        return self.directory / f"{stem}.kubeconfig"
+
+    @property
+    def kwok_config(self) -> Path:
+        return self.directory / "kwok.yaml"
+
+    def log(self, component: str) -> Path:
+        return self.directory / "logs" / f"{component}.log"
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.ports.apiserver}"
+
+    @property
+    def etcd_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.etcd_client}"
+
+
+def etcd(layout: Layout) -> list[str]:
+    peer = f"http://127.0.0.1:{layout.ports.etcd_peer}"
+    member = f"gitward-{layout.name}"
+    return [
+        str(toolchain.find("etcd")),
+        f"--name={member}",
+        f"--data-dir={layout.etcd_data}",
+        f"--listen-client-urls={layout.etcd_url}",
+        f"--advertise-client-urls={layout.etcd_url}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster={member}={peer}",
+        "--initial-cluster-state=new",
+        # A local cluster is thrown away with `down`: durability buys nothing
+        # here and fsync dominates apply latency on a busy disk.
+        "--unsafe-no-fsync=true",
+        "--quota-backend-bytes=4294967296",
+        "--log-level=warn",
+    ]
+
+
+def apiserver(layout: Layout) -> list[str]:
+    pki = layout.pki
+    return [
+        str(toolchain.find("kube-apiserver")),
+        f"--etcd-servers={layout.etcd_url}",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        f"--secure-port={layout.ports.apiserver}",
+        f"--cert-dir={layout.directory / 'apiserver-certs'}",
+        f"--tls-cert-file={pki.serving_cert}",
+        f"--tls-private-key-file={pki.serving_key}",
+        f"--client-ca-file={pki.ca_cert}",
+        "--authorization-mode=RBAC",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--service-account-issuer={SA_ISSUER}",
+        f"--service-account-key-file={pki.sa_pub}",
+        f"--service-account-signing-key-file={pki.sa_key}",
+        "--allow-privileged=true",
+        "--profiling=false",
+        "--v=1",
+    ]
+
+
+def controller_manager(layout: Layout) -> list[str]:
+    pki = layout.pki
+    kubeconfig = layout.component_kubeconfig("controller-manager")
+    return [
+        str(toolchain.find("kube-controller-manager")),
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={layout.ports.controller_manager}",
+        f"--cert-dir={layout.directory / 'controller-manager-certs'}",
+        f"--service-account-private-key-file={pki.sa_key}",
+        f"--root-ca-file={pki.ca_cert}",
+        f"--cluster-signing-cert-file={pki.ca_cert}",
+        f"--cluster-signing-key-file={pki.ca_key}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--use-service-account-credentials=true",
+        # One replica per cluster: an election only delays start-up.
+        "--leader-elect=false",
+        "--profiling=false",
+        "--v=1",
+    ]
+
+
+def scheduler(layout: Layout) -> list[str]:
+    kubeconfig = layout.component_kubeconfig("scheduler")
+    return [
+        str(toolchain.find("kube-scheduler")),
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={layout.ports.scheduler}",
+        f"--cert-dir={layout.directory / 'scheduler-certs'}",
+        "--leader-elect=false",
+        "--profiling=false",
+        "--v=1",
+    ]
+
+
+def kwok(layout: Layout) -> list[str]:
+    return [
+        str(toolchain.find("kwok")),
+        # An explicit config keeps a user's ~/.kwok/kwok.yaml out of our clusters.
+        f"--config={layout.kwok_config}",
+        f"--kubeconfig={layout.kubeconfig}",
+        "--manage-all-nodes=true",
+        f"--cidr={POD_CIDR}",
+        "--node-ip=10.244.0.1",
+        f"--server-address=127.0.0.1:{layout.ports.kwok}",
+    ]
+
+
+KWOK_CONFIG = """\
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options: {}
+"""
+
+
+def node(name: str) -> dict[str, object]:
+    """A fake node for kwok to keep Ready; generous capacity so benchmarks fit."""
+    capacity = {"cpu": "32", "memory": "256Gi", "pods": "250"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"node.alpha.kubernetes.io/ttl": "0", "kwok.x-k8s.io/node": "fake"},
+            "labels": {
+                "type": "kwok",
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "node-role.kubernetes.io/agent": "",
+            },
+        },
+        "status": {
+            "allocatable": capacity,
+            "capacity": capacity,
+            "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": "kwok"},
+            "phase": "Running",
+        },
+    }
+
+
+def node_names(count: int) -> list[str]:
+    return [f"kwok-node-{i}" for i in range(count)]

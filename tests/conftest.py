@@ -1,0 +1,69 @@
+"""Fixtures for tests against real local clusters.
+
+`cluster` is one control plane shared by the whole session; `cluster2` and
+`cluster3` start only when a test asks for them (multi-cluster tests).
+`namespace` gives each test a fresh namespace in `cluster`.
+
+A missing toolchain fails these tests loudly; it never skips them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from gitward.local import cluster as local_cluster
+from gitward.local import toolchain
+from gitward.local.state import ClusterState
+from tests.helpers import Cluster
+
+
+def _start(name: str, nodes: int = 2) -> ClusterState:
+    missing = toolchain.missing()
+    if missing:
+        pytest.fail(
+            "the local toolchain is not built ("
+            + ", ".join(t.name for t in missing)
+            + "); run `make toolchain` or `gitward local toolchain --build`",
+            pytrace=False,
+        )
+    return local_cluster.up(name, nodes=nodes, build=False)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    state = _start("pytest-main")
+    yield Cluster(state)
+    local_cluster.down(state.name)
+
+
+@pytest.fixture(scope="session")
+def cluster2() -> Iterator[Cluster]:
+    state = _start("pytest-second")
+    yield Cluster(state)
+    local_cluster.down(state.name)
+
+
+@pytest.fixture(scope="session")
+def cluster3() -> Iterator[Cluster]:
+    state = _start("pytest-third")
+    yield Cluster(state)
+    local_cluster.down(state.name)
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    name = f"t-{secrets.token_hex(4)}"
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def cluster_name() -> Iterator[str]:
+    """A name for a throwaway cluster; whatever a test leaves under it is removed."""
+    name = f"pytest-{secrets.token_hex(3)}"
+    yield name
+    local_cluster.down(name)
