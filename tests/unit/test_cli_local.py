@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,8 @@ from typer.testing import CliRunner
 
 from gitward.cli import app
 from gitward.local import toolchain
+from gitward.local.components import Ports
+from gitward.local.state import ClusterState
 
 runner = CliRunner()
 
@@ -59,3 +64,51 @@ def test_down_of_an_unknown_cluster_says_so() -> None:
     result = runner.invoke(app, ["local", "down", "--name", "nothing-here"])
     assert result.exit_code == 0
     assert "no cluster named nothing-here" in result.stderr
+
+
+def test_kubectl_passes_its_own_flags_through_untouched(tmp_path: Path) -> None:
+    state = ClusterState(
+        name="demo",
+        ports=Ports.from_list([1, 2, 3, 4, 5, 6]),
+        nodes=1,
+        kubernetes_version="v1.37.2",
+        created=0.0,
+    )
+    state.save()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gitward",
+            "local",
+            "kubectl",
+            "--name",
+            "demo",
+            "get",
+            "pods",
+            "-n",
+            "kube-system",
+            "--name",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GITWARD_TOOL_KUBECTL": "/bin/echo"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        f"--kubeconfig={tmp_path / 'clusters' / 'demo' / 'kubeconfig'}",
+        "get",
+        "pods",
+        "-n",
+        "kube-system",
+        "--name",
+        "x",
+    ]
+
+
+def test_kubectl_for_an_unknown_cluster_says_how_to_start_it() -> None:
+    result = runner.invoke(app, ["local", "kubectl", "--name", "nope", "get", "pods"])
+    assert result.exit_code == 1
+    assert "gitward local up --name nope" in result.stderr

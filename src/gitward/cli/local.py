@@ -81,10 +81,19 @@ def status(output: Output = Format.table) -> None:
 
 
 @app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    # Everything after the first kubectl argument belongs to kubectl, so its
+    # own `-n NAMESPACE` is never taken for our --name.
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "allow_interspersed_args": False,
+    },
 )
-def kubectl(ctx: typer.Context, name: Name = "gitward") -> None:
-    """Run the toolchain's kubectl against a local cluster: `gitward local kubectl -n demo get pods`."""
+def kubectl(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="Cluster name.")] = "gitward",
+) -> None:
+    """Run the toolchain's kubectl against a local cluster: `gitward local kubectl --name demo get pods`."""
     try:
         state = cluster.load(name)
     except ValueError as problem:

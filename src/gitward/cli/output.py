@@ -6,6 +6,7 @@ import enum
 import json
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import yaml
 from rich.console import Console
@@ -36,7 +37,7 @@ def emit(
         Console(highlight=False).print(table)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then exit: the shape of every user-facing error."""
     err.print(f"[red]gitward:[/red] {message}", soft_wrap=True)
     raise SystemExit(code)
