@@ -15,8 +15,8 @@ toolchain: setup
 	$(RUN) gitward local toolchain --build
 
 lint: setup
-	$(RUN) ruff check src tests
-	$(RUN) ruff format --check src tests
+	$(RUN) ruff check src tests bench
+	$(RUN) ruff format --check src tests bench
 	$(RUN) lint-imports
 
 typecheck: setup

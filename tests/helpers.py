@@ -59,7 +59,7 @@ class Cluster:
         context = ssl.create_default_context(cafile=str(files.ca_cert))
         admin = pki.IDENTITIES[0]
         context.load_cert_chain(str(files.client_cert(admin)), str(files.client_key(admin)))
-        return httpx.Client(base_url=self.server, verify=context, timeout=10.0)
+        return httpx.Client(base_url=self.server, verify=context, timeout=10.0, trust_env=False)
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:

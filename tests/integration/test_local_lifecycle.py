@@ -84,7 +84,7 @@ def test_two_clusters_run_at_once_and_are_isolated(cluster: Cluster, cluster2: C
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.load_cert_chain(str(files.directory / "admin.crt"), str(files.directory / "admin.key"))
-    with httpx.Client(base_url=cluster2.server, verify=context) as foreign:
+    with httpx.Client(base_url=cluster2.server, verify=context, trust_env=False) as foreign:
         assert foreign.get("/api/v1/namespaces").status_code == 401
 
     cluster.kubectl("delete", "namespace", marker, "--wait=false")

@@ -49,3 +49,9 @@ def test_ensure_with_everything_cached_runs_nothing(monkeypatch: pytest.MonkeyPa
 def test_an_environment_override_points_at_the_users_binary(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITWARD_TOOL_KUBE_APISERVER", "/opt/k8s/kube-apiserver")
     assert toolchain.find("kube-apiserver") == Path("/opt/k8s/kube-apiserver")
+
+
+def test_building_without_go_says_what_is_needed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(toolchain.ToolchainError, match="needs Go 1.26 or newer"):
+        toolchain.ensure()

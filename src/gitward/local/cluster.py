@@ -19,7 +19,7 @@ from gitward.local.paths import clusters_root
 from gitward.local.process import Proc, exit_code, spawn, stop
 from gitward.local.state import ClusterState, all_states, check_name, cluster_dir, load
 
-__all__ = ["ClusterError", "ComponentFailed", "down", "load", "status", "up"]
+__all__ = ["ClusterError", "ClusterState", "ComponentFailed", "api_ready", "down", "load", "status", "up"]
 
 Say = Callable[[str], None]
 
@@ -58,7 +58,7 @@ def up(
         raise ClusterError(f"--nodes must be between 0 and 100, not {nodes}")
     with _lock(name):
         existing = load(name)
-        if existing is not None and existing.condition() == "running" and _ready(existing.layout):
+        if existing is not None and existing.condition() == "running" and api_ready(existing.layout):
             say(f"cluster {name} is already running")
             return existing
         if existing is not None or cluster_dir(name).exists():
@@ -137,7 +137,7 @@ def _start(name: str, nodes: int, port_base: int | None, timeout: float, say: Sa
         etcd = start("etcd", components.etcd(layout))
         _wait(lambda: _etcd_healthy(layout), [etcd], deadline, "etcd")
         apiserver = start("kube-apiserver", components.apiserver(layout))
-        _wait(lambda: _ready(layout), [etcd, apiserver], deadline, "kube-apiserver")
+        _wait(lambda: api_ready(layout), [etcd, apiserver], deadline, "kube-apiserver")
         say(f"kube-apiserver ready at {layout.server} ({time.monotonic() - started:.1f}s)")
         rest = [
             start("kube-controller-manager", components.controller_manager(layout)),
@@ -225,13 +225,14 @@ def _port_conflict(log: Path) -> bool:
 
 def _etcd_healthy(layout: Layout) -> bool:
     try:
-        reply = httpx.get(f"{layout.etcd_url}/health", timeout=1.0)
+        # trust_env=False: a proxy from the environment must never see loopback traffic.
+        reply = httpx.get(f"{layout.etcd_url}/health", timeout=1.0, trust_env=False)
     except httpx.HTTPError:
         return False
     return reply.status_code == 200 and '"health":"true"' in reply.text.replace(" ", "")
 
 
-def _ready(layout: Layout) -> bool:
+def api_ready(layout: Layout) -> bool:
     try:
         with _client(layout) as client:
             return client.get("/readyz", timeout=2.0).status_code == 200
@@ -250,7 +251,7 @@ def _client(layout: Layout) -> Iterator[httpx.Client]:
     context = ssl.create_default_context(cafile=str(files.ca_cert))
     admin = pki.IDENTITIES[0]
     context.load_cert_chain(str(files.client_cert(admin)), str(files.client_key(admin)))
-    with httpx.Client(base_url=layout.server, verify=context, timeout=5.0) as client:
+    with httpx.Client(base_url=layout.server, verify=context, timeout=5.0, trust_env=False) as client:
         yield client
 
 

@@ -149,6 +149,11 @@ def ensure(progress: Progress | None = None, tools: tuple[Tool, ...] = TOOLS) ->
     if not todo:
         return
     say = progress or _stderr
+    if shutil.which("go") is None:
+        raise ToolchainError(
+            "building " + ", ".join(t.name for t in todo) + " needs Go 1.26 or newer on PATH"
+            " (the tools are built from the Go module proxy)"
+        )
     cache_root().mkdir(parents=True, exist_ok=True)
     with _build_lock():
         for i, tool in enumerate(todo, 1):
