@@ -21,7 +21,7 @@ from tests.helpers import Cluster
 
 
 def _start(name: str, nodes: int = 2) -> ClusterState:
-    missing = toolchain.missing()
+    missing = toolchain.missing(toolchain.CLUSTER_TOOLS)
     if missing:
         pytest.fail(
             "the local toolchain is not built ("

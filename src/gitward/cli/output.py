@@ -34,7 +34,8 @@ def emit(
             table.add_column(column.upper().replace("_", " "))
         for row in rows:
             table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-        Console(highlight=False).print(table)
+        # Piped output is read by people too (logs, CI); do not cut paths to 80 columns.
+        Console(highlight=False, width=None if sys.stdout.isatty() else 240).print(table)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

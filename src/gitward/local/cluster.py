@@ -65,8 +65,8 @@ def up(
             say(f"cleaning up stale state of cluster {name}")
             _remove(name, existing)
         if build:
-            toolchain.ensure(say)
-        elif missing := toolchain.missing():
+            toolchain.ensure(say, toolchain.CLUSTER_TOOLS)
+        elif missing := toolchain.missing(toolchain.CLUSTER_TOOLS):
             raise ClusterError(
                 "toolchain not built: "
                 + ", ".join(f"{t.name} {t.version}" for t in missing)
@@ -182,7 +182,7 @@ def _prepare_files(layout: Layout) -> None:
     kubeconfig.write(layout.kubeconfig, layout.name, layout.server, created, pki.IDENTITIES[0])
     for who in pki.IDENTITIES[1:]:
         kubeconfig.write(layout.component_kubeconfig(who.file_stem), layout.name, layout.server, created, who)
-    layout.kwok_config.write_text(components.KWOK_CONFIG)
+    layout.kwok_config.write_text(components.kwok_config())
 
 
 def _remove(name: str, state: ClusterState | None) -> None:
@@ -204,9 +204,15 @@ def _wait(
             code = exit_code(proc)
             if code is not None:
                 log = Path(proc.log)
-                if _port_conflict(log):
+                tail = _log_tail(log)
+                if "address already in use" in tail:
                     raise PortTaken(proc.component, log, "could not bind its port")
-                raise ComponentFailed(proc.component, log, f"exited during start-up (exit code {code})")
+                reason = _last_error(tail)
+                raise ComponentFailed(
+                    proc.component,
+                    log,
+                    f"exited during start-up (exit code {code})" + (f": {reason}" if reason else ""),
+                )
         if check():
             return
         if time.monotonic() > deadline:
@@ -215,12 +221,21 @@ def _wait(
         time.sleep(0.1)
 
 
-def _port_conflict(log: Path) -> bool:
+def _log_tail(log: Path) -> str:
     try:
-        tail = log.read_bytes()[-4096:].decode(errors="replace")
+        return log.read_bytes()[-8192:].decode(errors="replace")
     except OSError:
-        return False
-    return "address already in use" in tail
+        return ""
+
+
+def _last_error(tail: str, limit: int = 240) -> str:
+    """The last line of a log that looks like the reason a component quit."""
+    for line in reversed(tail.splitlines()):
+        lowered = line.lower()
+        if "err" in lowered or "fatal" in lowered or "unknown flag" in lowered:
+            text = " ".join(line.split())
+            return text if len(text) <= limit else text[: limit - 1] + "…"
+    return ""
 
 
 def _etcd_healthy(layout: Layout) -> bool:

@@ -110,6 +110,9 @@ def apiserver(layout: Layout) -> list[str]:
         f"--etcd-servers={layout.etcd_url}",
         "--bind-address=127.0.0.1",
         "--advertise-address=127.0.0.1",
+        # The endpoint reconciler refuses a loopback address, and nothing runs
+        # in pods here that could use the `kubernetes` Service's endpoints.
+        "--endpoint-reconciler-type=none",
         f"--secure-port={layout.ports.apiserver}",
         f"--cert-dir={layout.directory / 'apiserver-certs'}",
         f"--tls-cert-file={pki.serving_cert}",
@@ -174,16 +177,20 @@ def kwok(layout: Layout) -> list[str]:
         f"--kubeconfig={layout.kubeconfig}",
         "--manage-all-nodes=true",
         f"--cidr={POD_CIDR}",
-        "--node-ip=10.244.0.1",
+        "--node-ip=10.240.0.1",  # outside both the pod and the Service ranges
         f"--server-address=127.0.0.1:{layout.ports.kwok}",
     ]
 
 
-KWOK_CONFIG = """\
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokConfiguration
-options: {}
-"""
+def kwok_config() -> str:
+    """kwok's configuration: the Stage objects it plays.
+
+    No KwokConfiguration document: a loaded one is not defaulted (kwok then
+    refuses a zero parallelism), while an absent one is; options go on the
+    command line instead.
+    """
+    stages = sorted(toolchain.share("kwok").glob("*.yaml"))
+    return "---\n".join(s.read_text() for s in stages)
 
 
 def node(name: str) -> dict[str, object]:

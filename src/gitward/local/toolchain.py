@@ -42,6 +42,8 @@ class Tool:
     # Kubernetes needs its staging modules pinned to their published versions.
     pin_staging: bool = False
     binaries: tuple[str, ...] = field(default=())
+    # Files the tool needs at run time, copied from its module into share/.
+    data: tuple[str, ...] = ()
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -54,8 +56,16 @@ class Tool:
     def path(self, command: str) -> Path:
         return self.directory / "bin" / command
 
+    @property
+    def share(self) -> Path:
+        return self.directory / "share"
+
     def is_built(self) -> bool:
-        return (self.directory / ".complete").is_file() and all(self.path(c).is_file() for c in self.commands)
+        return (
+            (self.directory / ".complete").is_file()
+            and all(self.path(c).is_file() for c in self.commands)
+            and all((self.share / Path(d).name).is_file() for d in self.data)
+        )
 
 
 def _kubernetes() -> Tool:
@@ -97,6 +107,20 @@ TOOLS: tuple[Tool, ...] = (
         version="v0.8.0",
         packages=("sigs.k8s.io/kwok/cmd/kwok",),
         ldflags=("-X sigs.k8s.io/kwok/pkg/consts.Version=0.8.0",),
+        # kwok simulates nothing without Stage objects in its config. These
+        # are the release's own "fast" set (what kwokctl uses by default):
+        # nodes become Ready and keep a lease; pods become Ready, Jobs'
+        # pods complete, deleted pods go away.
+        data=tuple(
+            f"kustomize/stage/{path}"
+            for path in (
+                "node/fast/node-initialize.yaml",
+                "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+                "pod/fast/pod-ready.yaml",
+                "pod/fast/pod-complete.yaml",
+                "pod/fast/pod-delete.yaml",
+            )
+        ),
     ),
     Tool(
         name="helm",
@@ -120,6 +144,10 @@ TOOLS: tuple[Tool, ...] = (
 )
 
 
+# What a local cluster runs; helm and kustomize are for rendering only.
+CLUSTER_TOOLS: tuple[Tool, ...] = tuple(t for t in TOOLS if t.name in ("kubernetes", "etcd", "kwok"))
+
+
 class ToolchainError(RuntimeError):
     """A build step failed; the message names the tool and the step."""
 
@@ -139,8 +167,13 @@ def find(command: str) -> Path:
     raise KeyError(command)
 
 
-def missing() -> list[Tool]:
-    return [t for t in TOOLS if not t.is_built()]
+def share(tool_name: str) -> Path:
+    """The run-time data folder of a tool (see Tool.data)."""
+    return next(t for t in TOOLS if t.name == tool_name).share
+
+
+def missing(tools: tuple[Tool, ...] = TOOLS) -> list[Tool]:
+    return [t for t in tools if not t.is_built()]
 
 
 def ensure(progress: Progress | None = None, tools: tuple[Tool, ...] = TOOLS) -> None:
@@ -190,6 +223,13 @@ def build(tool: Tool, say: Progress) -> None:
     # One package builds to a file; several build into a folder (the trailing "/").
     out = str(bin_dir / tool.commands[0]) if len(tool.packages) == 1 else str(bin_dir) + "/"
     run("go", "build", "-trimpath", f"-ldflags={ldflags}", "-o", out, *tool.packages)
+    if tool.data:
+        source = Path(
+            json.loads(run("go", "mod", "download", "-json", f"{tool.module}@{tool.version}"))["Dir"]
+        )
+        (work / "share").mkdir()
+        for item in tool.data:
+            shutil.copyfile(source / item, work / "share" / Path(item).name)
     shutil.rmtree(module_dir)
     (work / ".complete").write_text(
         json.dumps({"tool": tool.name, "version": tool.version, "built_at": time.time()}) + "\n"
