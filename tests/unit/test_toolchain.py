@@ -38,6 +38,9 @@ def test_ensure_with_everything_cached_runs_nothing(monkeypatch: pytest.MonkeyPa
         (tool.directory / ".complete").write_text("{}")
         for command in tool.commands:
             tool.path(command).write_text("")
+        tool.share.mkdir()
+        for item in tool.data:
+            (tool.share / Path(item).name).write_text("")
 
     def no_build(*_: object) -> None:
         raise AssertionError("a cache hit must not build")
@@ -55,3 +58,16 @@ def test_building_without_go_says_what_is_needed(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     with pytest.raises(toolchain.ToolchainError, match="needs Go 1.26 or newer"):
         toolchain.ensure()
+
+
+def test_kwok_is_not_built_without_its_stage_files() -> None:
+    kwok = next(t for t in toolchain.TOOLS if t.name == "kwok")
+    assert kwok.data, "kwok simulates nothing without its Stage set"
+    (kwok.directory / "bin").mkdir(parents=True)
+    kwok.path("kwok").write_text("")
+    (kwok.directory / ".complete").write_text("{}")
+    assert not kwok.is_built()
+    kwok.share.mkdir()
+    for item in kwok.data:
+        (kwok.share / Path(item).name).write_text("kind: Stage\n")
+    assert kwok.is_built()
