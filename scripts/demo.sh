@@ -12,7 +12,9 @@ gitward local kubectl --name demo get nodes,deployments,pods,services -o wide
 cat <<TXT
 
 The demo cluster is running. Try:
+  uv run gitward local kubectl --name demo get pods
+  uv run gitward local status
+or point your own tools at it:
   $(gitward local up --name demo 2>/dev/null)
-  gitward local kubectl --name demo get pods
 Stop it with: make demo-down
 TXT
