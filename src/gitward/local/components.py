@@ -129,23 +129,17 @@ def apiserver(layout: Layout) -> list[str]:
     ]
 
 
-def controller_manager(layout: Layout) -> list[str]:
-    pki = layout.pki
-    kubeconfig = layout.component_kubeconfig("controller-manager")
+def _control_loop(layout: Layout, command: str, stem: str, port: int) -> list[str]:
+    """Flags the controller-manager and scheduler share: identity, serving, no election."""
+    kubeconfig = layout.component_kubeconfig(stem)
     return [
-        str(toolchain.find("kube-controller-manager")),
+        str(toolchain.find(command)),
         f"--kubeconfig={kubeconfig}",
         f"--authentication-kubeconfig={kubeconfig}",
         f"--authorization-kubeconfig={kubeconfig}",
         "--bind-address=127.0.0.1",
-        f"--secure-port={layout.ports.controller_manager}",
-        f"--cert-dir={layout.directory / 'controller-manager-certs'}",
-        f"--service-account-private-key-file={pki.sa_key}",
-        f"--root-ca-file={pki.ca_cert}",
-        f"--cluster-signing-cert-file={pki.ca_cert}",
-        f"--cluster-signing-key-file={pki.ca_key}",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
-        "--use-service-account-credentials=true",
+        f"--secure-port={port}",
+        f"--cert-dir={layout.directory / (stem + '-certs')}",
         # One replica per cluster: an election only delays start-up.
         "--leader-elect=false",
         "--profiling=false",
@@ -153,20 +147,23 @@ def controller_manager(layout: Layout) -> list[str]:
     ]
 
 
-def scheduler(layout: Layout) -> list[str]:
-    kubeconfig = layout.component_kubeconfig("scheduler")
+def controller_manager(layout: Layout) -> list[str]:
+    pki = layout.pki
     return [
-        str(toolchain.find("kube-scheduler")),
-        f"--kubeconfig={kubeconfig}",
-        f"--authentication-kubeconfig={kubeconfig}",
-        f"--authorization-kubeconfig={kubeconfig}",
-        "--bind-address=127.0.0.1",
-        f"--secure-port={layout.ports.scheduler}",
-        f"--cert-dir={layout.directory / 'scheduler-certs'}",
-        "--leader-elect=false",
-        "--profiling=false",
-        "--v=1",
+        *_control_loop(
+            layout, "kube-controller-manager", "controller-manager", layout.ports.controller_manager
+        ),
+        f"--service-account-private-key-file={pki.sa_key}",
+        f"--root-ca-file={pki.ca_cert}",
+        f"--cluster-signing-cert-file={pki.ca_cert}",
+        f"--cluster-signing-key-file={pki.ca_key}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--use-service-account-credentials=true",
     ]
+
+
+def scheduler(layout: Layout) -> list[str]:
+    return _control_loop(layout, "kube-scheduler", "scheduler", layout.ports.scheduler)
 
 
 def kwok(layout: Layout) -> list[str]:
