@@ -53,10 +53,22 @@ class Cluster:
     def get_json(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
 
-    def http(self) -> httpx.Client:
-        """An admin HTTP client for raw API requests."""
+    def http(self, token: str | None = None) -> httpx.Client:
+        """A client for raw API requests: as the admin, or as the bearer of `token`.
+
+        With a token, no client certificate is sent: the apiserver would
+        otherwise authenticate the certificate and ignore the token.
+        """
         files = self.state.layout.pki
         context = ssl.create_default_context(cafile=str(files.ca_cert))
+        if token is not None:
+            return httpx.Client(
+                base_url=self.server,
+                verify=context,
+                timeout=10.0,
+                trust_env=False,
+                headers={"Authorization": f"Bearer {token}"},
+            )
         admin = pki.IDENTITIES[0]
         context.load_cert_chain(str(files.client_cert(admin)), str(files.client_key(admin)))
         return httpx.Client(base_url=self.server, verify=context, timeout=10.0, trust_env=False)

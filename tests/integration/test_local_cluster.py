@@ -122,3 +122,27 @@ def test_version_endpoint_reports_the_built_release(cluster: Cluster) -> None:
     client = json.loads(cluster.kubectl("version", "-o", "json"))
     assert client["clientVersion"]["gitVersion"] == expected
     assert client["serverVersion"]["gitVersion"] == expected
+
+
+def test_rbac_is_enforced_for_service_account_tokens(cluster: Cluster, namespace: str) -> None:
+    cluster.kubectl("create", "serviceaccount", "reader", "-n", namespace)
+    token = cluster.kubectl("create", "token", "reader", "-n", namespace).strip()
+    path = f"/api/v1/namespaces/{namespace}/pods"
+
+    def status_as_reader() -> int:
+        with cluster.http(token=token) as http:
+            return http.get(path).status_code
+
+    # The token is signed with the cluster's service-account key, so it authenticates...
+    assert status_as_reader() == 403
+    # ...and RBAC, not a blanket allow, decides what it may do.
+    cluster.kubectl(
+        "create",
+        "rolebinding",
+        "reader-view",
+        "-n",
+        namespace,
+        "--clusterrole=view",
+        f"--serviceaccount={namespace}:reader",
+    )
+    assert eventually(lambda: status_as_reader() == 200, timeout=30, what="the RoleBinding to take effect")

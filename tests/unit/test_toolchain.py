@@ -56,7 +56,7 @@ def test_an_environment_override_points_at_the_users_binary(monkeypatch: pytest.
 
 def test_building_without_go_says_what_is_needed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    with pytest.raises(toolchain.ToolchainError, match="needs Go 1.26 or newer"):
+    with pytest.raises(toolchain.ToolchainError, match=r"needs Go 1\.26 or newer"):
         toolchain.ensure()
 
 
