@@ -6,6 +6,8 @@ import typer
 
 from gitward import __version__
 from gitward.cli.local import app as local_app
+from gitward.cli.render import render
+from gitward.cli.repo import app as repo_app
 
 app = typer.Typer(
     name="gitward",
@@ -14,6 +16,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(local_app, name="local")
+app.add_typer(repo_app, name="repo")
+app.command("render")(render)
 
 
 @app.command()

@@ -1,0 +1,62 @@
+"""`gitward repo …`: what gitward sees in a Git repository."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gitward.cli.output import fail
+from gitward.source import Credentials, RepoCache, SourceError
+
+app = typer.Typer(help="Inspect Git repositories through gitward's repository cache.", no_args_is_help=True)
+
+
+def _read(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text()
+    except OSError as problem:
+        fail(f"cannot read {path}: {problem.strerror}")
+    return ""
+
+
+@app.command()
+def resolve(
+    url: Annotated[
+        str, typer.Argument(help="Repository URL (git://, http(s)://, ssh://, or user@host:path).")
+    ],
+    revision: Annotated[
+        str, typer.Argument(help="Branch, tag, (short) SHA, HEAD, or a version range such as '^1.2'.")
+    ] = "HEAD",
+    username: Annotated[str, typer.Option(help="User name for http(s).")] = "",
+    # Secrets come from the environment, never from a flag: command lines are visible to every user.
+    password: Annotated[
+        str, typer.Option(envvar="GITWARD_GIT_PASSWORD", hidden=True, show_default=False)
+    ] = "",
+    token: Annotated[str, typer.Option(envvar="GITWARD_GIT_TOKEN", hidden=True, show_default=False)] = "",
+    ssh_key: Annotated[Path | None, typer.Option(help="Private key file for ssh.")] = None,
+    known_hosts: Annotated[Path | None, typer.Option(help="known_hosts file for ssh.")] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Cache folder (default: $GITWARD_CACHE/git or ~/.cache/gitward/git).")
+    ] = None,
+) -> None:
+    """Print the commit SHA a revision resolves to (password/token from $GITWARD_GIT_PASSWORD/_TOKEN)."""
+    credentials = None
+    if username or password or token or ssh_key:
+        credentials = Credentials(
+            username=username,
+            password=password,
+            token=token,
+            ssh_private_key=_read(ssh_key),
+            ssh_known_hosts=_read(known_hosts),
+        )
+    repos = RepoCache(cache)
+    try:
+        found = asyncio.run(repos.resolve(url, revision, credentials=credentials))
+    except SourceError as problem:
+        fail(str(problem))
+    typer.echo(found.sha)

@@ -1,0 +1,355 @@
+"""An Application's source spec, with Argo CD's field names (`spec.source` / `spec.sources[]`).
+
+`from_dict` takes the camelCase keys exactly as they appear in a manifest and
+refuses wrong types and unknown keys with a message naming the field, because
+a typo in a spec must become a visible InvalidSpecError, not a silent default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+
+class SpecError(ValueError):
+    """A source spec that does not have the shape Argo CD's Application defines."""
+
+
+_Path = str
+_T = TypeVar("_T")
+
+
+def _check_keys(data: Mapping[str, object], allowed: frozenset[str], where: _Path) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise SpecError(f"{where}: unknown field(s) {', '.join(unknown)}; expected some of {sorted(allowed)}")
+
+
+def _mapping(value: object, where: _Path) -> Mapping[str, object]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise SpecError(f"{where}: expected an object, got {_type(value)}")
+    return value
+
+
+def _type(value: object) -> str:
+    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list"}
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "an object"
+    return names.get(type(value), type(value).__name__)
+
+
+def _str(data: Mapping[str, object], key: str, where: _Path, default: str = "") -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise SpecError(f"{where}.{key}: expected a string, got {_type(value)}")
+    return value
+
+
+def _opt_str(data: Mapping[str, object], key: str, where: _Path) -> str | None:
+    return None if data.get(key) is None else _str(data, key, where)
+
+
+def _bool(data: Mapping[str, object], key: str, where: _Path) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise SpecError(f"{where}.{key}: expected true or false, got {_type(value)}")
+    return value
+
+
+def _list(data: Mapping[str, object], key: str, where: _Path) -> list[object]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise SpecError(f"{where}.{key}: expected a list, got {_type(value)}")
+    return value
+
+
+def _str_list(data: Mapping[str, object], key: str, where: _Path) -> tuple[str, ...]:
+    items = _list(data, key, where)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise SpecError(f"{where}.{key}[{i}]: expected a string, got {_type(item)}")
+    return tuple(str(i) for i in items)
+
+
+def _str_map(data: Mapping[str, object], key: str, where: _Path) -> dict[str, str]:
+    value = _mapping(data.get(key, {}), f"{where}.{key}")
+    for k, v in value.items():
+        if not isinstance(v, str):
+            raise SpecError(f"{where}.{key}.{k}: expected a string, got {_type(v)}")
+    return {k: str(v) for k, v in value.items()}
+
+
+class _Fingerprinted:
+    """Hash and equality through a canonical JSON form, so specs holding dicts can key caches."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint())
+
+
+def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop empty fields so that equal specs serialise alike whether or not defaults were spelled out."""
+    return {k: v for k, v in values.items() if v not in (None, "", False, [], {}, ())}
+
+
+@dataclass(frozen=True, eq=True)
+class DirectorySource(_Fingerprinted):
+    recurse: bool = False
+    include: str = ""
+    exclude: str = ""
+
+    _KEYS = frozenset({"recurse", "include", "exclude"})
+
+    @classmethod
+    def from_dict(cls, data: object, where: _Path = "directory") -> DirectorySource:
+        d = _mapping(data, where)
+        _check_keys(d, cls._KEYS, where)
+        return cls(_bool(d, "recurse", where), _str(d, "include", where), _str(d, "exclude", where))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact({"recurse": self.recurse, "include": self.include, "exclude": self.exclude})
+
+    __hash__ = _Fingerprinted.__hash__
+
+
+@dataclass(frozen=True, eq=True)
+class HelmParameter(_Fingerprinted):
+    name: str
+    value: str = ""
+    force_string: bool = False
+
+    @classmethod
+    def from_dict(cls, data: object, where: _Path) -> HelmParameter:
+        d = _mapping(data, where)
+        _check_keys(d, frozenset({"name", "value", "forceString"}), where)
+        if "name" not in d:
+            raise SpecError(f"{where}.name: required")
+        return cls(_str(d, "name", where), _str(d, "value", where), _bool(d, "forceString", where))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact({"name": self.name, "value": self.value, "forceString": self.force_string})
+
+    __hash__ = _Fingerprinted.__hash__
+
+
+@dataclass(frozen=True, eq=True)
+class HelmSource(_Fingerprinted):
+    value_files: tuple[str, ...] = ()
+    values: str = ""
+    values_object: dict[str, Any] = field(default_factory=dict)
+    parameters: tuple[HelmParameter, ...] = ()
+    release_name: str = ""
+    namespace: str = ""
+    kube_version: str = ""
+    api_versions: tuple[str, ...] = ()
+    skip_crds: bool = False
+    ignore_missing_value_files: bool = False
+
+    _KEYS = frozenset(
+        {
+            "valueFiles",
+            "values",
+            "valuesObject",
+            "parameters",
+            "releaseName",
+            "namespace",
+            "kubeVersion",
+            "apiVersions",
+            "skipCrds",
+            "ignoreMissingValueFiles",
+        }
+    )
+
+    @classmethod
+    def from_dict(cls, data: object, where: _Path = "helm") -> HelmSource:
+        d = _mapping(data, where)
+        _check_keys(d, cls._KEYS, where)
+        params = _list(d, "parameters", where)
+        return cls(
+            value_files=_str_list(d, "valueFiles", where),
+            values=_str(d, "values", where),
+            values_object=dict(_mapping(d.get("valuesObject", {}), f"{where}.valuesObject")),
+            parameters=tuple(
+                HelmParameter.from_dict(p, f"{where}.parameters[{i}]") for i, p in enumerate(params)
+            ),
+            release_name=_str(d, "releaseName", where),
+            namespace=_str(d, "namespace", where),
+            kube_version=_str(d, "kubeVersion", where),
+            api_versions=_str_list(d, "apiVersions", where),
+            skip_crds=_bool(d, "skipCrds", where),
+            ignore_missing_value_files=_bool(d, "ignoreMissingValueFiles", where),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "valueFiles": list(self.value_files),
+                "values": self.values,
+                "valuesObject": self.values_object,
+                "parameters": [p.to_dict() for p in self.parameters],
+                "releaseName": self.release_name,
+                "namespace": self.namespace,
+                "kubeVersion": self.kube_version,
+                "apiVersions": list(self.api_versions),
+                "skipCrds": self.skip_crds,
+                "ignoreMissingValueFiles": self.ignore_missing_value_files,
+            }
+        )
+
+    __hash__ = _Fingerprinted.__hash__
+
+
+@dataclass(frozen=True, eq=True)
+class KustomizeReplica(_Fingerprinted):
+    name: str
+    count: int
+
+    @classmethod
+    def from_dict(cls, data: object, where: _Path) -> KustomizeReplica:
+        d = _mapping(data, where)
+        _check_keys(d, frozenset({"name", "count"}), where)
+        count = d.get("count")
+        # Argo CD accepts the count as a number or a numeric string (an IntOrString).
+        if isinstance(count, str) and count.isdigit():
+            count = int(count)
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise SpecError(f"{where}.count: expected a whole number, got {_type(count)}")
+        return cls(_str(d, "name", where), count)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "count": self.count}
+
+    __hash__ = _Fingerprinted.__hash__
+
+
+@dataclass(frozen=True, eq=True)
+class KustomizeSource(_Fingerprinted):
+    name_prefix: str = ""
+    name_suffix: str = ""
+    images: tuple[str, ...] = ()
+    replicas: tuple[KustomizeReplica, ...] = ()
+    common_labels: dict[str, str] = field(default_factory=dict)
+    common_annotations: dict[str, str] = field(default_factory=dict)
+    namespace: str = ""
+    patches: tuple[dict[str, Any], ...] = ()
+    components: tuple[str, ...] = ()
+
+    _KEYS = frozenset(
+        {
+            "namePrefix",
+            "nameSuffix",
+            "images",
+            "replicas",
+            "commonLabels",
+            "commonAnnotations",
+            "namespace",
+            "patches",
+            "components",
+        }
+    )
+
+    @classmethod
+    def from_dict(cls, data: object, where: _Path = "kustomize") -> KustomizeSource:
+        d = _mapping(data, where)
+        _check_keys(d, cls._KEYS, where)
+        replicas = _list(d, "replicas", where)
+        patches = _list(d, "patches", where)
+        return cls(
+            name_prefix=_str(d, "namePrefix", where),
+            name_suffix=_str(d, "nameSuffix", where),
+            images=_str_list(d, "images", where),
+            replicas=tuple(
+                KustomizeReplica.from_dict(r, f"{where}.replicas[{i}]") for i, r in enumerate(replicas)
+            ),
+            common_labels=_str_map(d, "commonLabels", where),
+            common_annotations=_str_map(d, "commonAnnotations", where),
+            namespace=_str(d, "namespace", where),
+            patches=tuple(dict(_mapping(p, f"{where}.patches[{i}]")) for i, p in enumerate(patches)),
+            components=_str_list(d, "components", where),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "namePrefix": self.name_prefix,
+                "nameSuffix": self.name_suffix,
+                "images": list(self.images),
+                "replicas": [r.to_dict() for r in self.replicas],
+                "commonLabels": self.common_labels,
+                "commonAnnotations": self.common_annotations,
+                "namespace": self.namespace,
+                "patches": list(self.patches),
+                "components": list(self.components),
+            }
+        )
+
+    __hash__ = _Fingerprinted.__hash__
+
+
+@dataclass(frozen=True, eq=True)
+class ApplicationSource(_Fingerprinted):
+    repo_url: str
+    path: str = ""
+    target_revision: str = "HEAD"
+    chart: str = ""
+    ref: str = ""
+    directory: DirectorySource | None = None
+    helm: HelmSource | None = None
+    kustomize: KustomizeSource | None = None
+    name: str = ""
+
+    _KEYS = frozenset(
+        {"repoURL", "path", "targetRevision", "chart", "ref", "directory", "helm", "kustomize", "name"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: object, where: _Path = "source") -> ApplicationSource:
+        d = _mapping(data, where)
+        _check_keys(d, cls._KEYS, where)
+        repo_url = _str(d, "repoURL", where)
+        if not repo_url:
+            raise SpecError(f"{where}.repoURL: required")
+        # An empty targetRevision means HEAD in Argo CD, so both spellings give one spec.
+        revision = _str(d, "targetRevision", where) or "HEAD"
+        directory = _opt(d, "directory", where, DirectorySource.from_dict)
+        helm = _opt(d, "helm", where, HelmSource.from_dict)
+        kustomize = _opt(d, "kustomize", where, KustomizeSource.from_dict)
+        return cls(
+            repo_url=repo_url,
+            path=_str(d, "path", where),
+            target_revision=revision,
+            chart=_str(d, "chart", where),
+            ref=_str(d, "ref", where),
+            directory=directory,
+            helm=helm,
+            kustomize=kustomize,
+            name=_str(d, "name", where),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"repoURL": self.repo_url, "targetRevision": self.target_revision}
+        out.update(_compact({"path": self.path, "chart": self.chart, "ref": self.ref, "name": self.name}))
+        for key, sub in (("directory", self.directory), ("helm", self.helm), ("kustomize", self.kustomize)):
+            if sub is not None:
+                out[key] = sub.to_dict()
+        return out
+
+    __hash__ = _Fingerprinted.__hash__
+
+
+def _opt(
+    data: Mapping[str, object], key: str, where: _Path, parse: Callable[[object, _Path], _T]
+) -> _T | None:
+    value = data.get(key)
+    return None if value is None else parse(value, f"{where}.{key}")

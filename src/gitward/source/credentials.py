@@ -1,0 +1,135 @@
+"""Repository credentials, and how they reach git: through its environment only.
+
+Nothing secret is ever put on a command line (any local user can read
+/proc/*/cmdline) or in a log line: `repr` hides the values and `scrub` removes
+them from git's own output before it becomes an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import shlex
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """username/password or token for http(s); ssh_private_key (+ known hosts) for ssh."""
+
+    username: str = ""
+    password: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
+    ssh_private_key: str = field(default="", repr=False)
+    ssh_known_hosts: str = ""
+
+    def secrets(self) -> list[str]:
+        basic = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        values = [self.password, self.token, self.ssh_private_key, basic if self.password else ""]
+        return [v for v in values if v]
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets():
+            text = text.replace(secret, "********")
+        return text
+
+
+def redact_url(url: str) -> str:
+    """The URL without any user:password part, for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.netloc or "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"********@{host}", parts.path, parts.query, parts.fragment))
+
+
+def base_environment() -> dict[str, str]:
+    """The environment every git run starts from: no prompts, no user or system config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SSH_ASKPASS"))}
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        # A user's ~/.gitconfig (url.insteadOf, credential helpers) must not change what gitward fetches.
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_ASKPASS="/bin/false",
+        SSH_ASKPASS="/bin/false",
+        LC_ALL="C",
+    )
+    return env
+
+
+@contextlib.contextmanager
+def git_environment(url: str, credentials: Credentials | None) -> Iterator[dict[str, str]]:
+    """The environment for one git run against `url`; temporary key files live only inside the block."""
+    env = base_environment()
+    config: list[tuple[str, str]] = []
+    if credentials is None:
+        yield env
+        return
+    scheme = urlsplit(url).scheme
+    if scheme in ("http", "https"):
+        header = _auth_header(credentials)
+        if header:
+            # Scoped to the repository's origin, so a redirect elsewhere never receives it.
+            parts = urlsplit(url)
+            origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/"
+            config.append((f"http.{origin}.extraHeader", header))
+        _add_config(env, config)
+        yield env
+        return
+    if credentials.ssh_private_key and _is_ssh(url):
+        with tempfile.TemporaryDirectory(prefix="gitward-ssh-") as folder:
+            key = Path(folder) / "key"
+            known = Path(folder) / "known_hosts"
+            _write_private(key, credentials.ssh_private_key.rstrip("\n") + "\n")
+            _write_private(known, credentials.ssh_known_hosts)
+            env["GIT_SSH_COMMAND"] = " ".join(
+                [
+                    "ssh",
+                    "-i",
+                    shlex.quote(str(key)),
+                    "-o IdentitiesOnly=yes",
+                    "-o BatchMode=yes",
+                    "-o StrictHostKeyChecking=yes",
+                    f"-o UserKnownHostsFile={shlex.quote(str(known))}",
+                    "-F /dev/null",
+                ]
+            )
+            yield env
+        return
+    yield env
+
+
+def _auth_header(credentials: Credentials) -> str:
+    if credentials.password:
+        token = base64.b64encode(f"{credentials.username}:{credentials.password}".encode()).decode()
+        return f"Authorization: Basic {token}"
+    if credentials.token:
+        return f"Authorization: Bearer {credentials.token}"
+    return ""
+
+
+def _add_config(env: dict[str, str], pairs: list[tuple[str, str]]) -> None:
+    for i, (key, value) in enumerate(pairs):
+        env[f"GIT_CONFIG_KEY_{i}"] = key
+        env[f"GIT_CONFIG_VALUE_{i}"] = value
+    if pairs:
+        env["GIT_CONFIG_COUNT"] = str(len(pairs))
+
+
+def _is_ssh(url: str) -> bool:
+    return url.startswith("ssh://") or ("://" not in url and ":" in url.split("/", 1)[0])
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
