@@ -9,6 +9,7 @@ A missing toolchain fails these tests loudly; it never skips them.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 
@@ -32,23 +33,29 @@ def _start(name: str, nodes: int = 2) -> ClusterState:
     return local_cluster.up(name, nodes=nodes, build=False)
 
 
+# Two test runs on one machine (a developer's and a helper's) must not share
+# clusters: set GITWARD_TEST_PREFIX to keep them apart. The names are fixed
+# otherwise, so the next run finds and cleans what a killed run left.
+PREFIX = os.environ.get("GITWARD_TEST_PREFIX", "pytest")
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
-    state = _start("pytest-main")
+    state = _start(f"{PREFIX}-main")
     yield Cluster(state)
     local_cluster.down(state.name)
 
 
 @pytest.fixture(scope="session")
 def cluster2() -> Iterator[Cluster]:
-    state = _start("pytest-second")
+    state = _start(f"{PREFIX}-second")
     yield Cluster(state)
     local_cluster.down(state.name)
 
 
 @pytest.fixture(scope="session")
 def cluster3() -> Iterator[Cluster]:
-    state = _start("pytest-third")
+    state = _start(f"{PREFIX}-third")
     yield Cluster(state)
     local_cluster.down(state.name)
 
@@ -64,6 +71,6 @@ def namespace(cluster: Cluster) -> Iterator[str]:
 @pytest.fixture
 def cluster_name() -> Iterator[str]:
     """A name for a throwaway cluster; whatever a test leaves under it is removed."""
-    name = f"pytest-{secrets.token_hex(3)}"
+    name = f"{PREFIX}-{secrets.token_hex(3)}"
     yield name
     local_cluster.down(name)
