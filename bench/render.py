@@ -5,7 +5,12 @@ validates every file (gitward.render.render_directory); kustomize gets a
 kustomization.yaml listing every file as a resource. Prints each round, the
 medians, and the ratio ours / kustomize (target: at most 0.5).
 
-Usage: uv run python bench/render.py [--files 10000] [--rounds 3]
+Then, through gitward.render.Renderer (the render cache on), a cold and a warm
+render of a small app of each kind (directory, Kustomize with options, Helm),
+with the processes each started: a warm render must start none.
+
+Usage: uv run python bench/render.py [--files 10000] [--rounds 3] [--app-files 200]
+       (--files 0 skips the first part)
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import time
 from pathlib import Path
 
 from gitward.local import toolchain
-from gitward.render import render_directory
+from gitward.model import ApplicationSource
+from gitward.render import AppContext, Renderer, RenderSettings, SourceTree, Tools, render_directory
 
 _KINDS = (
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: bench\n"
@@ -69,7 +75,15 @@ def main() -> None:
     )
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--app-files", type=int, default=200, help="manifests per app, cold/warm part")
     args = parser.parse_args()
+    if args.files:
+        compare_with_kustomize(args.files, args.rounds)
+    if args.app_files:
+        cold_and_warm(args.app_files, args.rounds)
+
+
+def compare_with_kustomize(files: int, rounds: int) -> None:
 
     kustomize = toolchain.find("kustomize")
     has_kustomize = kustomize.is_file() and os.access(kustomize, os.X_OK)
@@ -78,12 +92,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="gitward-bench-render-") as folder:
         root = Path(folder)
-        generate(root, args.files)
-        time_ours(root, args.files)  # warm the page cache for both contenders
+        generate(root, files)
+        time_ours(root, files)  # warm the page cache for both contenders
         ours: list[float] = []
         theirs: list[float] = []
-        for round_ in range(1, args.rounds + 1):
-            ours.append(time_ours(root, args.files))
+        for round_ in range(1, rounds + 1):
+            ours.append(time_ours(root, files))
             line = f"round {round_}: gitward {ours[-1]:.3f}s"
             if has_kustomize:
                 theirs.append(time_kustomize(str(kustomize), root))
@@ -91,12 +105,69 @@ def main() -> None:
             print(line, flush=True)
 
     ours_median = statistics.median(ours)
-    print(f"{args.files} manifests, {args.rounds} rounds")
+    print(f"{files} manifests, {rounds} rounds")
     print(f"median gitward render:   {ours_median:.3f}s")
     if theirs:
         theirs_median = statistics.median(theirs)
         print(f"median kustomize build:  {theirs_median:.3f}s")
         print(f"ratio gitward/kustomize: {ours_median / theirs_median:.2f}x (target <= 0.5x)")
+
+
+def _app(root: Path, kind: str, files: int) -> ApplicationSource:
+    folder = root / kind
+    if kind == "chart":
+        (folder / "templates").mkdir(parents=True)
+        (folder / "Chart.yaml").write_text("apiVersion: v2\nname: bench\nversion: 1.0.0\n")
+        (folder / "values.yaml").write_text("replicas: 2\n")
+        for i in range(files):
+            text = (
+                _KINDS[i % len(_KINDS)]
+                .format(i=i, s=i % 7)
+                .replace("replicas: 1", "replicas: {{ .Values.replicas }}")
+            )
+            (folder / "templates" / f"m-{i:05d}.yaml").write_text(text)
+        return ApplicationSource.from_dict({"repoURL": "bench", "path": kind})
+    folder.mkdir()
+    generate(folder, files)
+    if kind == "kustomize":
+        return ApplicationSource.from_dict(
+            {
+                "repoURL": "bench",
+                "path": kind,
+                "kustomize": {"namePrefix": "p-", "commonLabels": {"env": "b"}},
+            }
+        )
+    (folder / "kustomization.yaml").unlink()
+    return ApplicationSource.from_dict({"repoURL": "bench", "path": kind, "directory": {"recurse": True}})
+
+
+def cold_and_warm(files: int, rounds: int) -> None:
+    tools = Tools(helm=str(toolchain.find("helm")), kustomize=str(toolchain.find("kustomize")))
+    app = AppContext("bench", "bench")
+    print(f"\nRenderer, {files} manifests per app, {rounds} rounds (cold: empty cache; warm: same key again)")
+    with tempfile.TemporaryDirectory(prefix="gitward-bench-apps-") as folder:
+        root = Path(folder)
+        for kind in ("directory", "kustomize", "chart"):
+            source = _app(root, kind, files)
+            tree = SourceTree(root, "0" * 40)
+            cold: list[float] = []
+            warm: list[float] = []
+            started_cold = started_warm = 0
+            for _ in range(rounds):
+                renderer = Renderer(tools, RenderSettings())
+                began = time.perf_counter()
+                renderer.render(source, tree, app)
+                cold.append(time.perf_counter() - began)
+                started_cold = renderer.runner.total
+                began = time.perf_counter()
+                renderer.render(source, tree, app)
+                warm.append(time.perf_counter() - began)
+                started_warm = renderer.runner.total - started_cold
+            print(
+                f"{kind:9}  cold {statistics.median(cold) * 1000:8.1f} ms ({started_cold} processes)"
+                f"  warm {statistics.median(warm) * 1000:7.2f} ms ({started_warm} processes)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

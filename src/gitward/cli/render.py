@@ -1,19 +1,40 @@
-"""`gitward render`: the objects a directory of manifests declares, as gitward would apply them."""
+"""`gitward render`: the objects a source declares, as gitward would apply them.
+
+Like `argocd app manifests --local` and `flux build`: a local folder, a Git
+repository URL (resolved and checked out through gitward's repository cache),
+a chart from a Helm repository, or a whole Application manifest (`--app`,
+every source, `$ref` values included). Directory, Kustomize or Helm is chosen
+as the controller chooses it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
+import re
+import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
 
 from gitward.cli.output import err, fail
-from gitward.model import DirectorySource
-from gitward.render import ValidationFailed, render_directory
+from gitward.cli.repo import credentials_from
+from gitward.local import toolchain
+from gitward.model import ApplicationSource, SpecError, sources_from_spec
+from gitward.render import (
+    AppContext,
+    Renderer,
+    RenderError,
+    RenderSettings,
+    SourceTree,
+    Tools,
+    ValidationFailed,
+)
+from gitward.source import Credentials, RepoCache, SourceError
 
 
 class ManifestFormat(enum.StrEnum):
@@ -21,27 +42,216 @@ class ManifestFormat(enum.StrEnum):
     json = "json"
 
 
+_URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|[\w.-]+@[\w.-]+:)")
+
+
 def render(
-    root: Annotated[Path, typer.Argument(help="A local checkout: the repository's top folder.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="PATH_OR_REPO_URL",
+            help="A local checkout (the repository's top folder), a Git repository URL, "
+            "or with --chart a Helm repository URL. Omit with --app.",
+            show_default=False,
+        ),
+    ] = "",
+    revision: Annotated[
+        str, typer.Option("--revision", "-r", help="Branch, tag, SHA, HEAD or version range (a URL only).")
+    ] = "HEAD",
     path: Annotated[str, typer.Option("--path", help="The app's folder inside the repository.")] = "",
-    recurse: Annotated[bool, typer.Option("--recurse", help="Include sub-folders.")] = False,
-    include: Annotated[str, typer.Option(help="Only files matching this glob ({a,b} allowed).")] = "",
-    exclude: Annotated[str, typer.Option(help="Skip files matching this glob; wins over --include.")] = "",
+    chart: Annotated[str, typer.Option(help="A chart from the Helm repository PATH_OR_REPO_URL.")] = "",
+    app_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--app", help="An Application manifest: render its source or sources[].", show_default=False
+        ),
+    ] = None,
+    recurse: Annotated[bool, typer.Option("--recurse", help="Directory: include sub-folders.")] = False,
+    include: Annotated[
+        str, typer.Option(help="Directory: only files matching this glob ({a,b} allowed).")
+    ] = "",
+    exclude: Annotated[str, typer.Option(help="Directory: skip files matching this glob; wins.")] = "",
+    helm_set: Annotated[
+        list[str] | None, typer.Option("--helm-set", help="Helm parameter name=value (repeatable).")
+    ] = None,
+    helm_set_string: Annotated[
+        list[str] | None, typer.Option("--helm-set-string", help="Helm parameter kept a string (repeatable).")
+    ] = None,
+    values: Annotated[
+        list[str] | None,
+        typer.Option("--values", help="Helm values file in the repository, relative to --path (repeatable)."),
+    ] = None,
+    release_name: Annotated[str, typer.Option(help="Helm release name (default: the app name).")] = "",
+    app_name: Annotated[
+        str, typer.Option("--app-name", help="The app's name (default: the folder's or chart's name).")
+    ] = "",
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="The destination namespace.")] = "",
+    kube_version: Annotated[str, typer.Option(help="Helm: the Kubernetes version templates see.")] = "",
+    api_versions: Annotated[
+        list[str] | None, typer.Option("--api-versions", help="Helm: extra API versions (repeatable).")
+    ] = None,
+    skip_crds: Annotated[
+        bool, typer.Option("--skip-crds", help="Helm: leave out the chart's crds/.")
+    ] = False,
+    allow_network: Annotated[
+        bool,
+        typer.Option(
+            "--allow-network", help="Allow Kustomize remote bases, remote Helm dependencies and values URLs."
+        ),
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds a renderer may run.")] = 90.0,
+    username: Annotated[str, typer.Option(help="User name for an http(s) Git repository.")] = "",
+    password: Annotated[
+        str, typer.Option(envvar="GITWARD_GIT_PASSWORD", hidden=True, show_default=False)
+    ] = "",
+    token: Annotated[str, typer.Option(envvar="GITWARD_GIT_TOKEN", hidden=True, show_default=False)] = "",
+    ssh_key: Annotated[Path | None, typer.Option(help="Private key file for ssh.")] = None,
+    known_hosts: Annotated[Path | None, typer.Option(help="known_hosts file for ssh.")] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Git cache folder (default: $GITWARD_CACHE/git or ~/.cache/gitward/git)."),
+    ] = None,
     output: Annotated[
         ManifestFormat, typer.Option("--output", "-o", help="yaml or json.")
     ] = ManifestFormat.yaml,
 ) -> None:
     """Print the rendered objects; on validation errors print each as file:line:col: message and exit 2."""
-    if not root.is_dir():
-        fail(f"{root} is not a folder")
-    spec = DirectorySource(recurse=recurse, include=include, exclude=exclude)
+    credentials = credentials_from(username, password, token, ssh_key, known_hosts)
+    renderer = Renderer(_tools(), RenderSettings(timeout=timeout, allow_network=allow_network))
     try:
-        objects = render_directory(root, path, spec)
+        if app_file is not None:
+            if target:
+                fail("give either PATH_OR_REPO_URL or --app, not both")
+            objects = _render_app(renderer, app_file, cache, credentials)
+        else:
+            source = _source_from_flags(
+                target,
+                revision=revision,
+                path=path,
+                chart=chart,
+                directory={"recurse": recurse, "include": include, "exclude": exclude},
+                helm={
+                    "valueFiles": list(values or []),
+                    "parameters": [_parameter(p, False) for p in helm_set or []]
+                    + [_parameter(p, True) for p in helm_set_string or []],
+                    "releaseName": release_name,
+                    "kubeVersion": kube_version,
+                    "apiVersions": list(api_versions or []),
+                    "skipCrds": skip_crds,
+                },
+            )
+            tree = _tree(source, target, cache, credentials)
+            app = AppContext(app_name or _default_name(source), namespace)
+            objects = renderer.render(source, tree, app)
     except ValidationFailed as failure:
         for problem in failure.problems:
             err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+    except SpecError as problem:
+        err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    except (RenderError, SourceError) as problem:
+        fail(str(problem))
     if output is ManifestFormat.json:
         sys.stdout.write(json.dumps(objects, indent=2) + "\n")
     else:
         sys.stdout.write(yaml.dump_all(objects, Dumper=yaml.CSafeDumper, sort_keys=False))
+
+
+def _tools() -> Tools:
+    """The toolchain's helm and kustomize when built (or overridden), else whatever PATH has."""
+
+    def locate(command: str) -> str:
+        built = toolchain.find(command)
+        if built.is_file():
+            return str(built)
+        return shutil.which(command) or ""
+
+    return Tools(helm=locate("helm"), kustomize=locate("kustomize"))
+
+
+def _parameter(text: str, force_string: bool) -> dict[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        fail(f"--helm-set{'-string' if force_string else ''} {text!r}: expected name=value")
+    return {"name": name, "value": value, "forceString": force_string}
+
+
+def _source_from_flags(
+    target: str,
+    *,
+    revision: str,
+    path: str,
+    chart: str,
+    directory: dict[str, Any],
+    helm: dict[str, Any],
+) -> ApplicationSource:
+    if not target:
+        fail("give PATH_OR_REPO_URL (a folder or a repository URL), or --app FILE")
+    spec: dict[str, Any] = {"repoURL": target, "path": path, "targetRevision": revision}
+    if chart:
+        spec["chart"] = chart
+    # Only the flags given make a block: a block named is a renderer chosen (Argo CD's explicit type).
+    if any(directory.values()):
+        spec["directory"] = {k: v for k, v in directory.items() if v}
+    if any(helm.values()):
+        spec["helm"] = {k: v for k, v in helm.items() if v}
+    return ApplicationSource.from_dict(spec)
+
+
+def _tree(
+    source: ApplicationSource, target: str, cache: Path | None, credentials: Credentials | None
+) -> SourceTree | None:
+    if source.chart:
+        return None
+    folder = Path(target)
+    if folder.is_dir():
+        return SourceTree(folder.resolve())  # no commit: rendered, not cached
+    if not _URL.match(target):
+        fail(f"{target} is neither a folder nor a repository URL")
+    return asyncio.run(_checkout([source], cache, credentials))[0]
+
+
+async def _checkout(
+    sources: list[ApplicationSource], cache: Path | None, credentials: Credentials | None
+) -> list[SourceTree | None]:
+    """Resolve and check out every Git source (one fetch per repository, thanks to the mirror cache)."""
+    repos = RepoCache(cache)
+
+    async def one(source: ApplicationSource) -> SourceTree | None:
+        if source.chart:
+            return None
+        found = await repos.resolve(source.repo_url, source.target_revision, credentials=credentials)
+        root = await repos.checkout(source.repo_url, found.sha, credentials=credentials)
+        return SourceTree(root, found.sha)
+
+    return list(await asyncio.gather(*(one(s) for s in sources)))
+
+
+def _render_app(
+    renderer: Renderer, app_file: Path, cache: Path | None, credentials: Credentials | None
+) -> list[dict[str, Any]]:
+    try:
+        manifest = yaml.load(app_file.read_text(), Loader=yaml.CSafeLoader)
+    except OSError as problem:
+        fail(f"cannot read {app_file}: {problem.strerror}")
+    except yaml.YAMLError:
+        fail(f"{app_file} is not valid YAML")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
+        fail(f"{app_file} is not an Application manifest (no spec)")
+    metadata = manifest.get("metadata") or {}
+    destination = manifest["spec"].get("destination") or {}
+    sources = sources_from_spec(manifest["spec"])
+    trees = asyncio.run(_checkout(list(sources), cache, credentials))
+    name = str(metadata.get("name") or _default_name(sources[0]))
+    app = AppContext(name, str(destination.get("namespace") or ""))
+    return renderer.render_sources(sources, trees, app)
+
+
+def _default_name(source: ApplicationSource) -> str:
+    """A release-name-like default: the chart's, the folder's, or the repository's name."""
+    base = (
+        source.chart or Path(source.path.rstrip("/")).name or source.repo_url.rstrip("/").rsplit("/", 1)[-1]
+    )
+    name = re.sub(r"[^a-z0-9-]+", "-", base.removesuffix(".git").lower()).strip("-")[:53].strip("-")
+    return name or "gitward"

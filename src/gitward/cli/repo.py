@@ -24,6 +24,21 @@ def _read(path: Path | None) -> str:
     return ""
 
 
+def credentials_from(
+    username: str, password: str, token: str, ssh_key: Path | None, known_hosts: Path | None
+) -> Credentials | None:
+    """Credentials from command options (secrets reach them through the environment only), or None."""
+    if not (username or password or token or ssh_key):
+        return None
+    return Credentials(
+        username=username,
+        password=password,
+        token=token,
+        ssh_private_key=_read(ssh_key),
+        ssh_known_hosts=_read(known_hosts),
+    )
+
+
 @app.command()
 def resolve(
     url: Annotated[
@@ -45,15 +60,7 @@ def resolve(
     ] = None,
 ) -> None:
     """Print the commit SHA a revision resolves to (password/token from $GITWARD_GIT_PASSWORD/_TOKEN)."""
-    credentials = None
-    if username or password or token or ssh_key:
-        credentials = Credentials(
-            username=username,
-            password=password,
-            token=token,
-            ssh_private_key=_read(ssh_key),
-            ssh_known_hosts=_read(known_hosts),
-        )
+    credentials = credentials_from(username, password, token, ssh_key, known_hosts)
     repos = RepoCache(cache)
     try:
         found = asyncio.run(repos.resolve(url, revision, credentials=credentials))

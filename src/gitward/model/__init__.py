@@ -8,7 +8,9 @@ from gitward.model.source import (
     HelmSource,
     KustomizeReplica,
     KustomizeSource,
+    SourceType,
     SpecError,
+    sources_from_spec,
 )
 
 __all__ = [
@@ -19,5 +21,7 @@ __all__ = [
     "KustomizeReplica",
     "KustomizeSource",
     "ResourceKey",
+    "SourceType",
     "SpecError",
+    "sources_from_spec",
 ]

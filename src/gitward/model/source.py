@@ -7,8 +7,10 @@ a typo in a spec must become a visible InvalidSpecError, not a silent default.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -16,6 +18,17 @@ from typing import Any, TypeVar
 
 class SpecError(ValueError):
     """A source spec that does not have the shape Argo CD's Application defines."""
+
+
+class SourceType(enum.StrEnum):
+    """How a source becomes manifests (Argo CD's ApplicationSourceType names, lower-cased)."""
+
+    directory = "directory"
+    helm = "helm"
+    kustomize = "kustomize"
+
+
+_REF = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 _Path = str
@@ -275,7 +288,7 @@ class KustomizeSource(_Fingerprinted):
             common_labels=_str_map(d, "commonLabels", where),
             common_annotations=_str_map(d, "commonAnnotations", where),
             namespace=_str(d, "namespace", where),
-            patches=tuple(dict(_mapping(p, f"{where}.patches[{i}]")) for i, p in enumerate(patches)),
+            patches=tuple(_patch(p, f"{where}.patches[{i}]") for i, p in enumerate(patches)),
             components=_str_list(d, "components", where),
         )
 
@@ -322,6 +335,11 @@ class ApplicationSource(_Fingerprinted):
             raise SpecError(f"{where}.repoURL: required")
         # An empty targetRevision means HEAD in Argo CD, so both spellings give one spec.
         revision = _str(d, "targetRevision", where) or "HEAD"
+        ref = _str(d, "ref", where)
+        if ref and not _REF.match(ref):
+            raise SpecError(
+                f"{where}.ref: {ref!r} must be letters, digits, '-' or '_' (it is used as $ref/...)"
+            )
         directory = _opt(d, "directory", where, DirectorySource.from_dict)
         helm = _opt(d, "helm", where, HelmSource.from_dict)
         kustomize = _opt(d, "kustomize", where, KustomizeSource.from_dict)
@@ -330,12 +348,41 @@ class ApplicationSource(_Fingerprinted):
             path=_str(d, "path", where),
             target_revision=revision,
             chart=_str(d, "chart", where),
-            ref=_str(d, "ref", where),
+            ref=ref,
             directory=directory,
             helm=helm,
             kustomize=kustomize,
             name=_str(d, "name", where),
         )
+
+    @property
+    def ref_only(self) -> bool:
+        """Only a holder of files for other sources' `$ref/...` value files: rendered into nothing."""
+        return bool(self.ref) and not self.path and not self.chart
+
+    def explicit_type(self) -> SourceType | None:
+        """The renderer the spec names (a `chart`, or exactly one of helm/kustomize/directory), else None.
+
+        Argo CD's rule: naming two is an error; naming none leaves the choice to the files.
+        """
+        if self.chart:
+            return SourceType.helm
+        named = [
+            kind
+            for kind, sub in (
+                (SourceType.helm, self.helm),
+                (SourceType.kustomize, self.kustomize),
+                (SourceType.directory, self.directory),
+            )
+            if sub is not None
+        ]
+        if len(named) > 1:
+            raise SpecError(
+                "source: more than one of helm, kustomize and directory is set ("
+                + ", ".join(k.value for k in named)
+                + "); keep the one that matches the files"
+            )
+        return named[0] if named else None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"repoURL": self.repo_url, "targetRevision": self.target_revision}
@@ -353,3 +400,59 @@ def _opt(
 ) -> _T | None:
     value = data.get(key)
     return None if value is None else parse(value, f"{where}.{key}")
+
+
+_PATCH_KEYS = frozenset({"path", "patch", "target", "options"})
+_TARGET_KEYS = frozenset(
+    {"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"}
+)
+
+
+def _patch(data: object, where: _Path) -> dict[str, Any]:
+    """One of kustomize's `patches` entries: a `path` or an inline `patch`, an optional `target`."""
+    d = _mapping(data, where)
+    _check_keys(d, _PATCH_KEYS, where)
+    if ("path" in d) == ("patch" in d):
+        raise SpecError(f"{where}: give exactly one of path and patch")
+    _str(d, "path" if "path" in d else "patch", where)
+    if "target" in d:
+        target = _mapping(d["target"], f"{where}.target")
+        _check_keys(target, _TARGET_KEYS, f"{where}.target")
+        for key in target:
+            _str(target, key, f"{where}.target")
+    if "options" in d:
+        options = _mapping(d["options"], f"{where}.options")
+        for key in options:
+            _bool(options, key, f"{where}.options")
+    return dict(d)
+
+
+def sources_from_spec(spec: object, where: _Path = "spec") -> tuple[ApplicationSource, ...]:
+    """An Application spec's sources: `sources[]`, or the single `source`.
+
+    Both at once is refused (Argo CD silently ignores `source` then, which hides a mistake),
+    as are two sources with the same `ref`.
+    """
+    d = _mapping(spec, where)
+    if d.get("sources") is not None and d.get("source") is not None:
+        raise SpecError(f"{where}: set either source or sources, not both")
+    if d.get("sources") is not None:
+        items = _list(d, "sources", where)
+        if not items:
+            raise SpecError(f"{where}.sources: at least one source is required")
+        sources = tuple(
+            ApplicationSource.from_dict(item, f"{where}.sources[{i}]") for i, item in enumerate(items)
+        )
+    elif d.get("source") is not None:
+        sources = (ApplicationSource.from_dict(d["source"], f"{where}.source"),)
+    else:
+        raise SpecError(f"{where}: source or sources is required")
+    seen: dict[str, int] = {}
+    for i, source in enumerate(sources):
+        if source.ref and source.ref in seen:
+            raise SpecError(
+                f"{where}.sources[{i}].ref: {source.ref!r} is already used by sources[{seen[source.ref]}]"
+            )
+        if source.ref:
+            seen[source.ref] = i
+    return sources

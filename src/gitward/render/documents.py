@@ -20,6 +20,28 @@ from gitward.render.problems import Problem
 DEFAULT_MAX_EXPANDED_NODES = 1_000_000
 
 
+class Loader(yaml.CSafeLoader):
+    """CSafeLoader that reads YAML the way Kubernetes does: a timestamp stays a string.
+
+    PyYAML turns `2024-01-01` into a date, which JSON cannot carry and which
+    Kubernetes (sigs.k8s.io/yaml) never does; `!!binary` likewise stays its text.
+    """
+
+
+Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _as_text(loader: Loader, node: Node) -> object:
+    return loader.construct_yaml_str(node)
+
+
+Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
+Loader.add_constructor("tag:yaml.org,2002:binary", _as_text)
+
+
 @dataclass(frozen=True)
 class Document:
     value: object
@@ -43,7 +65,7 @@ def read_documents(
     # An alias needs an anchor (`&`) and a reference (`*`); without both characters the
     # expansion check can be skipped, which halves the cost of a typical manifest.
     may_alias = "&" in text and "*" in text
-    loader = yaml.CSafeLoader(text)
+    loader = Loader(text)
     try:
         while loader.check_node():
             node = loader.get_node()

@@ -25,8 +25,10 @@ class Problem:
 class ValidationFailed(Exception):
     """The manifests are not rendered at all: every problem found is listed, in file order."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    def __init__(self, problems: Iterable[Problem], *, transient: bool = False) -> None:
         self.problems = tuple(sorted(problems))
+        # A renderer that ran out of time says nothing lasting about the manifests: not cached.
+        self.transient = transient
         count = len(self.problems)
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the manifests")
 

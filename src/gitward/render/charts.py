@@ -1,0 +1,91 @@
+"""Charts pulled from Helm repositories, kept read-only by (repository URL, chart, version).
+
+A chart version is immutable once published, so a pulled chart is reused
+for as long as the cache folder lives: an exact version rendered twice is
+pulled once. Layout: `<charts>/<url-key>/<chart>-<version>/<chart>/`, the
+outer folder being the chart's "repository" (valueFiles must stay inside it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import stat
+from pathlib import Path
+
+import yaml
+
+from gitward.render.tools import RenderError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_charts_dir() -> Path:
+    """`$GITWARD_CACHE/charts`, else `~/.cache/gitward/charts` (beside the Git cache)."""
+    explicit = os.environ.get("GITWARD_CACHE")
+    if explicit:
+        return Path(explicit) / "charts"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gitward" / "charts"
+
+
+def _key(url: str) -> str:
+    normal = url.strip().rstrip("/")
+    readable = _UNSAFE.sub("_", normal.partition("://")[2] or normal).strip("_")
+    return f"{readable[-60:]}-{hashlib.sha256(normal.encode()).hexdigest()[:16]}"
+
+
+def chart_folder(charts: Path, url: str, chart: str, version: str) -> tuple[Path, str] | None:
+    folder = charts / _key(url) / f"{chart}-{version}" / chart
+    return (folder, version) if (folder / "Chart.yaml").is_file() else None
+
+
+def store_chart(charts: Path, url: str, chart: str, pulled: Path) -> tuple[Path, str]:
+    """Move a chart `helm pull --untar` left in `pulled/<chart>` into the cache; returns (folder, version)."""
+    source = pulled / chart
+    try:
+        metadata = yaml.load((source / "Chart.yaml").read_text(), Loader=yaml.CSafeLoader)
+    except (OSError, yaml.YAMLError) as problem:
+        raise RenderError(f"chart {chart} from {url} has no readable Chart.yaml: {problem}") from None
+    version = str(metadata.get("version", "")) if isinstance(metadata, dict) else ""
+    if not version or "/" in version:
+        raise RenderError(f"chart {chart} from {url} has no version in its Chart.yaml")
+    dest = charts / _key(url) / f"{chart}-{version}"
+    if not (dest / chart / "Chart.yaml").is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f"{dest.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+        tmp.mkdir()
+        shutil.move(str(source), str(tmp / chart))
+        _read_only(tmp)
+        try:
+            tmp.rename(dest)
+        except OSError:
+            if not dest.is_dir():  # not another process winning the race
+                raise
+            _remove(tmp)
+    return dest / chart, version
+
+
+def _read_only(root: Path) -> None:
+    for folder, dirs, files in os.walk(root):
+        for name in files:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                path.chmod(stat.S_IMODE(path.lstat().st_mode) & 0o555)
+        for name in dirs:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                path.chmod(0o555)
+
+
+def _remove(path: Path) -> None:
+    for folder, dirs, _ in os.walk(path):
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                (Path(folder) / name).chmod(0o755)
+    path.chmod(0o755)
+    shutil.rmtree(path, ignore_errors=True)
