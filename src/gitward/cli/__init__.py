@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gitward import __version__
+from gitward.cli.health import health
 from gitward.cli.local import app as local_app
 from gitward.cli.render import render
 from gitward.cli.repo import app as repo_app
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.add_typer(local_app, name="local")
 app.add_typer(repo_app, name="repo")
 app.command("render")(render)
+app.command("health")(health)
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""The sync engine: pure decisions (health, diff, plan) and the calls into gitward.kube."""

@@ -1,0 +1,25 @@
+"""Cluster I/O: connection, discovery, server-side apply and delete, and the watch cache."""
+
+from gitward.kube.apply import FIELD_MANAGER, Propagation, Writer
+from gitward.kube.connection import Connection
+from gitward.kube.discovery import ApiResource, Discovery, UnknownKind
+from gitward.kube.errors import KubeError
+from gitward.kube.reflector import Reflector, WatchCache
+from gitward.kube.store import TRACKING_ANNOTATION, Change, ChangeType, Store
+
+__all__ = [
+    "FIELD_MANAGER",
+    "TRACKING_ANNOTATION",
+    "ApiResource",
+    "Change",
+    "ChangeType",
+    "Connection",
+    "Discovery",
+    "KubeError",
+    "Propagation",
+    "Reflector",
+    "Store",
+    "UnknownKind",
+    "WatchCache",
+    "Writer",
+]

@@ -1,0 +1,146 @@
+"""The shared watch store: the live objects of every watched kind, indexed by tracking id.
+
+Reflectors write here; the controller reads here instead of asking the
+apiserver, and subscribes to hear about changes. A change that touches only
+`.status` or bookkeeping metadata is stored but not announced: a controller
+updating status every few seconds must not look like drift.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from gitward.model.resource import ResourceKey
+
+TRACKING_ANNOTATION = "gitward.dev/tracking-id"
+
+# Written by the apiserver or controllers on every update; never a user's intent.
+_BOOKKEEPING = ("resourceVersion", "managedFields", "generation")
+
+log = structlog.get_logger(__name__)
+
+
+class ChangeType(enum.StrEnum):
+    added = "ADDED"
+    modified = "MODIFIED"
+    deleted = "DELETED"
+
+
+@dataclass(frozen=True)
+class Change:
+    type: ChangeType
+    key: ResourceKey
+    tracking_id: str | None
+    obj: Mapping[str, Any]
+
+
+Subscriber = Callable[[Change], None]
+
+
+def tracking_id(obj: Mapping[str, Any]) -> str | None:
+    metadata = obj.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    value = annotations.get(TRACKING_ANNOTATION) if isinstance(annotations, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def app_of(tracking: str) -> str:
+    """The app named by `<app>:<group>/<kind>:<ns>/<name>`."""
+    return tracking.partition(":")[0]
+
+
+def _meaningful(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """`obj` without the parts that change on their own: status and bookkeeping metadata."""
+    out = {k: v for k, v in obj.items() if k != "status"}
+    metadata = obj.get("metadata")
+    if isinstance(metadata, Mapping):
+        out["metadata"] = {k: v for k, v in metadata.items() if k not in _BOOKKEEPING}
+    return out
+
+
+def is_status_only(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return _meaningful(old) == _meaningful(new)
+
+
+class Store:
+    """Objects by key, with indexes by tracking id and by app; not thread-safe (one event loop)."""
+
+    def __init__(self) -> None:
+        self._objects: dict[ResourceKey, Mapping[str, Any]] = {}
+        self._by_tracking: dict[str, set[ResourceKey]] = {}
+        self._subscribers: list[Subscriber] = []
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def get(self, key: ResourceKey) -> Mapping[str, Any] | None:
+        return self._objects.get(key)
+
+    def keys(self, group: str, kind: str) -> list[ResourceKey]:
+        return [k for k in self._objects if k.group == group and k.kind == kind]
+
+    def by_tracking_id(self, tracking: str) -> list[Mapping[str, Any]]:
+        return [self._objects[k] for k in sorted(self._by_tracking.get(tracking, ()))]
+
+    def tracked_by(self, app: str) -> list[Mapping[str, Any]]:
+        """Every live object whose tracking id names `app` (prune candidates, still to be checked)."""
+        keys = sorted(k for t, ks in self._by_tracking.items() if app_of(t) == app for k in ks)
+        return [self._objects[k] for k in keys]
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call `subscriber` on every meaningful change; returns a function that unsubscribes."""
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber)
+
+    def upsert(self, obj: Mapping[str, Any]) -> None:
+        key = ResourceKey.of(obj)
+        old = self._objects.get(key)
+        self._objects[key] = obj
+        self._reindex(key, old, obj)
+        if old is None:
+            self._notify(Change(ChangeType.added, key, tracking_id(obj), obj))
+        elif not is_status_only(old, obj):
+            self._notify(Change(ChangeType.modified, key, tracking_id(obj), obj))
+
+    def remove(self, key: ResourceKey) -> None:
+        old = self._objects.pop(key, None)
+        if old is not None:
+            self._reindex(key, old, None)
+            self._notify(Change(ChangeType.deleted, key, tracking_id(old), old))
+
+    def replace_kind(self, group: str, kind: str, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Make the store's `group/kind` exactly `objects` (after a list): upserts, then removals."""
+        seen: set[ResourceKey] = set()
+        for obj in objects:
+            seen.add(ResourceKey.of(obj))
+            self.upsert(obj)
+        for key in self.keys(group, kind):
+            if key not in seen:
+                self.remove(key)
+
+    def _reindex(
+        self, key: ResourceKey, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+    ) -> None:
+        before = tracking_id(old) if old is not None else None
+        after = tracking_id(new) if new is not None else None
+        if before == after:
+            return
+        if before is not None:
+            keys = self._by_tracking.get(before, set())
+            keys.discard(key)
+            if not keys:
+                self._by_tracking.pop(before, None)
+        if after is not None:
+            self._by_tracking.setdefault(after, set()).add(key)
+
+    def _notify(self, change: Change) -> None:
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(change)
+            except Exception:  # one broken subscriber must not stop the others or the reflector
+                log.exception("store subscriber failed", key=str(change.key))
