@@ -11,11 +11,10 @@ from typing import Any
 
 from gitward.engine.health_kinds import BUILTIN
 from gitward.engine.health_rules import HealthRule, HealthRuleError, HealthRules
+from gitward.engine.hooks import looks_like_hook
 from gitward.model.health import Health, HealthStatus, worst
 
 __all__ = ["Health", "HealthRule", "HealthRuleError", "HealthRules", "HealthStatus", "aggregate", "assess"]
-
-HOOK_ANNOTATIONS = ("argocd.argoproj.io/hook", "helm.sh/hook")
 
 
 def _group_kind(obj: Mapping[str, Any]) -> tuple[str, str]:
@@ -42,8 +41,9 @@ def assess(obj: Mapping[str, Any], rules: HealthRules | None = None) -> Health |
 
 
 def is_hook(obj: Mapping[str, Any]) -> bool:
-    annotations = _metadata(obj).get("annotations")
-    return isinstance(annotations, Mapping) and any(a in annotations for a in HOOK_ANNOTATIONS)
+    # One reading of hook annotations for planning, pruning and health: ours,
+    # Argo CD's and Helm's, where a Helm crd-install object is no hook.
+    return looks_like_hook(obj)
 
 
 def aggregate(resources: Iterable[tuple[Mapping[str, Any], Health | None]]) -> Health | None:

@@ -5,7 +5,8 @@ from gitward.kube.connection import Connection
 from gitward.kube.discovery import ApiResource, Discovery, UnknownKind
 from gitward.kube.errors import KubeError
 from gitward.kube.reflector import Reflector, WatchCache
-from gitward.kube.store import TRACKING_ANNOTATION, Change, ChangeType, Store
+from gitward.kube.store import Change, ChangeType, Store
+from gitward.model.resource import TRACKING_ANNOTATION
 
 __all__ = [
     "FIELD_MANAGER",

@@ -15,9 +15,7 @@ from typing import Any
 
 import structlog
 
-from gitward.model.resource import ResourceKey
-
-TRACKING_ANNOTATION = "gitward.dev/tracking-id"
+from gitward.model.resource import TRACKING_ANNOTATION, ResourceKey
 
 # Written by the apiserver or controllers on every update; never a user's intent.
 _BOOKKEEPING = ("resourceVersion", "managedFields", "generation")

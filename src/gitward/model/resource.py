@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# The annotation that ties a live object to the app that applied it. It lives
+# here, not in the engine, because the kube layer indexes its store by it too.
+TRACKING_ANNOTATION = "gitward.dev/tracking-id"
+
 
 @dataclass(frozen=True, order=True)
 class ResourceKey:

@@ -1,0 +1,103 @@
+"""What a sync deletes: live objects of this app that the revision no longer declares.
+
+Deleting is the one thing a GitOps tool cannot undo, so every rule here errs
+towards keeping: an object is pruned only when its tracking id names that
+very object and this app, nobody else claims it, nothing asks to keep it,
+and the revision is not suspiciously empty. Whatever is kept is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from itertools import groupby
+from typing import Any
+
+from gitward.engine import options as sync_options
+from gitward.engine.hooks import looks_like_hook
+from gitward.engine.plan import kind_rank, wave_of
+from gitward.engine.tracking import owner
+from gitward.model.resource import ResourceKey
+from gitward.model.sync import (
+    Kept,
+    PrunePlan,
+    PruneStep,
+    SharedResourceError,
+    SyncOptions,
+    SyncSpecError,
+)
+
+EMPTY_REVISION = "the revision declares no objects and allowEmpty is off"
+
+
+def prune_plan(
+    app: str,
+    desired: Iterable[ResourceKey],
+    live: Iterable[Mapping[str, Any]],
+    app_options: SyncOptions | None = None,
+    *,
+    allow_empty: bool = False,
+    claimed_by_others: Mapping[ResourceKey, Collection[str]] | None = None,
+) -> PrunePlan:
+    """Decide what to prune.
+
+    `desired` holds the key of every object the revision declares (hooks and
+    skipped objects included), with namespaces filled in as they are applied.
+    `claimed_by_others` maps a key to the other apps that declare it: an
+    object moving from one app to another must survive the first app's sync.
+    """
+    app_wide = app_options if app_options is not None else SyncOptions()
+    wanted = set(desired)
+    others = claimed_by_others or {}
+    steps: list[PruneStep] = []
+    kept: list[Kept] = []
+    shared: list[ResourceKey] = []
+    for obj in live:
+        key = ResourceKey.of(obj)
+        if key in wanted or owner(obj) != app or looks_like_hook(obj):
+            continue
+        if any(other != app for other in others.get(key, ())):
+            shared.append(key)
+            continue
+        try:
+            effective = sync_options.effective(app_wide, obj)
+            wave = wave_of(obj)
+        except SyncSpecError as err:
+            kept.append(Kept(key, f"its annotations cannot be read ({err})"))
+            continue
+        if not effective.prune:
+            kept.append(Kept(key, "Prune=false"))
+        elif not wanted and not allow_empty:
+            kept.append(Kept(key, EMPTY_REVISION))
+        else:
+            steps.append(
+                PruneStep(
+                    key=key,
+                    wave=wave,
+                    propagation=effective.prune_propagation_policy,
+                    uid=_uid(obj),
+                    prune_last=effective.prune_last,
+                )
+            )
+    if shared and sync_options.effective(app_wide).fail_on_shared_resource:
+        names = ", ".join(str(k) for k in sorted(shared))
+        raise SharedResourceError(f"FailOnSharedResource: also declared by another app: {names}")
+    steps.sort(key=_prune_order)
+    groups = tuple(tuple(g) for _, g in groupby(steps, key=lambda s: (s.prune_last, s.wave)))
+    return PrunePlan(
+        groups=groups, kept=tuple(sorted(kept, key=lambda k: k.key)), shared=tuple(sorted(shared))
+    )
+
+
+def _prune_order(step: PruneStep) -> tuple[bool, int, int, ResourceKey]:
+    """PruneLast after the rest; within each, the last wave first and, in a wave, the reverse kind order.
+
+    Reversing the apply order removes users before what they use (a Deployment
+    before its ServiceAccount, every namespaced object before its Namespace).
+    """
+    return (step.prune_last, -step.wave, -kind_rank(step.key.kind), step.key)
+
+
+def _uid(obj: Mapping[str, Any]) -> str | None:
+    metadata = obj.get("metadata")
+    uid = metadata.get("uid") if isinstance(metadata, Mapping) else None
+    return uid if isinstance(uid, str) and uid else None
