@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from gitward.kube.connection import Connection
 from gitward.local import cluster as local_cluster
 from gitward.local import toolchain
 from gitward.local.state import ClusterState
@@ -58,6 +59,13 @@ def cluster3() -> Iterator[Cluster]:
     state = _start(f"{PREFIX}-third")
     yield Cluster(state)
     local_cluster.down(state.name)
+
+
+@pytest.fixture
+async def connection(cluster: Cluster) -> AsyncIterator[Connection]:
+    """gitward's own cluster connection to the session cluster."""
+    async with Connection.from_kubeconfig(cluster.kubeconfig) as conn:
+        yield conn
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,12 +13,6 @@ from gitward.kube.connection import Connection
 from gitward.kube.discovery import Discovery
 from tests.helpers import Cluster
 from tests.kube.manifests import crd
-
-
-@pytest.fixture
-async def connection(cluster: Cluster) -> AsyncIterator[Connection]:
-    async with Connection.from_kubeconfig(cluster.kubeconfig) as conn:
-        yield conn
 
 
 @pytest.fixture

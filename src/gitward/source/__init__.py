@@ -10,6 +10,7 @@ from gitward.source.errors import (
     RevisionNotFound,
     SourceError,
 )
+from gitward.source.mirror import normalize_url
 from gitward.source.semver import Constraint, ConstraintError, Version
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "SourceError",
     "Version",
     "default_root",
+    "normalize_url",
     "redact_url",
 ]

@@ -27,10 +27,14 @@ REMOTE_HEAD = "refs/gitward/remote-head"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def normalize_url(url: str) -> str:
+    """One spelling per repository: `x`, `x/` and `x.git` are the same one."""
+    return url.strip().rstrip("/").removesuffix(".git")
+
+
 def mirror_key(url: str) -> str:
-    """A folder name for a URL; `x`, `x/` and `x.git` are one repository."""
-    normal = url.strip().rstrip("/")
-    normal = normal.removesuffix(".git")
+    """A folder name for a URL (see normalize_url)."""
+    normal = normalize_url(url)
     parts = urlsplit(normal)
     readable = _UNSAFE.sub("_", (parts.netloc.rpartition("@")[2] + parts.path) or normal).strip("_")
     digest = hashlib.sha256(normal.encode()).hexdigest()[:16]
