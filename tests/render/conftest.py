@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from gitward.local import toolchain
+from gitward.readonly import make_read_only
 from gitward.render import Renderer, RenderSettings, Tools
 
 
@@ -68,15 +68,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 def read_only(root: Path) -> Path:
     """Make a tree read-only, as the repository cache leaves it."""
-    for folder, dirs, files in os.walk(root):
-        for name in files:
-            path = Path(folder) / name
-            if not path.is_symlink():
-                path.chmod(stat.S_IMODE(path.lstat().st_mode) & 0o555)
-        for name in dirs:
-            path = Path(folder) / name
-            if not path.is_symlink():
-                path.chmod(0o555)
+    make_read_only(root)
     return root
 
 

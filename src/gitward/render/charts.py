@@ -8,17 +8,16 @@ outer folder being the chart's "repository" (valueFiles must stay inside it).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import secrets
 import shutil
-import stat
 from pathlib import Path
 
 import yaml
 
+from gitward.readonly import make_read_only, remove_tree
 from gitward.render.tools import RenderError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -60,32 +59,11 @@ def store_chart(charts: Path, url: str, chart: str, pulled: Path) -> tuple[Path,
         tmp = dest.with_name(f"{dest.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
         tmp.mkdir()
         shutil.move(str(source), str(tmp / chart))
-        _read_only(tmp)
+        make_read_only(tmp)
         try:
             tmp.rename(dest)
         except OSError:
             if not dest.is_dir():  # not another process winning the race
                 raise
-            _remove(tmp)
+            remove_tree(tmp)
     return dest / chart, version
-
-
-def _read_only(root: Path) -> None:
-    for folder, dirs, files in os.walk(root):
-        for name in files:
-            path = Path(folder) / name
-            if not path.is_symlink():
-                path.chmod(stat.S_IMODE(path.lstat().st_mode) & 0o555)
-        for name in dirs:
-            path = Path(folder) / name
-            if not path.is_symlink():
-                path.chmod(0o555)
-
-
-def _remove(path: Path) -> None:
-    for folder, dirs, _ in os.walk(path):
-        for name in dirs:
-            with contextlib.suppress(OSError):
-                (Path(folder) / name).chmod(0o755)
-    path.chmod(0o755)
-    shutil.rmtree(path, ignore_errors=True)

@@ -12,11 +12,10 @@ import contextlib
 import os
 import re
 import secrets
-import shutil
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitward.readonly import make_read_only, remove_tree
 from gitward.source.credentials import Credentials
 from gitward.source.errors import GitError, RevisionNotFound, SourceError
 from gitward.source.git import GitRunner
@@ -190,18 +189,18 @@ class RepoCache:
                         credentials=mirror.credentials,
                         revision=sha,
                     )
-            _make_read_only(tmp)
+            make_read_only(tmp)
             try:
                 tmp.rename(dest)
             except OSError:
                 if not dest.is_dir():  # not another process winning the race: a real failure
                     raise
-                _remove(tmp)
+                remove_tree(tmp)
         except OSError as problem:
-            _remove(tmp)
+            remove_tree(tmp)
             raise GitError(f"cannot write the tree of {sha}: {problem}", url=mirror.url) from problem
         except BaseException:
-            _remove(tmp)
+            remove_tree(tmp)
             raise
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -222,27 +221,3 @@ def _best_tag(refs: dict[str, str], revision: str) -> tuple[str, str] | None:
                 candidates.append((version, (sha, ref)))
     best = constraint.best(candidates)
     return best[1] if best else None
-
-
-def _make_read_only(root: Path) -> None:
-    for folder, dirs, files in os.walk(root):
-        for name in files:
-            path = Path(folder) / name
-            if not path.is_symlink():
-                path.chmod(stat.S_IMODE(path.lstat().st_mode) & 0o555)
-        for name in dirs:
-            path = Path(folder) / name
-            if not path.is_symlink():
-                path.chmod(0o555)
-
-
-def _remove(path: Path) -> None:
-    """Delete a (possibly read-only) tree."""
-    if not path.exists():
-        return
-    for folder, dirs, _ in os.walk(path):
-        for name in dirs:
-            with contextlib.suppress(OSError):
-                (Path(folder) / name).chmod(0o755)
-    path.chmod(0o755)
-    shutil.rmtree(path, ignore_errors=True)
