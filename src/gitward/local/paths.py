@@ -5,14 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gitward.cachedir import cache_root
 
-def cache_root() -> Path:
-    """Built toolchains: `$GITWARD_CACHE`, else `~/.cache/gitward`."""
-    explicit = os.environ.get("GITWARD_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitward"
+__all__ = ["cache_root", "clusters_root"]
 
 
 def clusters_root() -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from gitward.cachedir import cache_root
 from gitward.readonly import make_read_only, remove_tree
 from gitward.render.tools import RenderError
 
@@ -24,12 +25,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def default_charts_dir() -> Path:
-    """`$GITWARD_CACHE/charts`, else `~/.cache/gitward/charts` (beside the Git cache)."""
-    explicit = os.environ.get("GITWARD_CACHE")
-    if explicit:
-        return Path(explicit) / "charts"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitward" / "charts"
+    """`<cache root>/charts`, beside the Git cache (see gitward.cachedir)."""
+    return cache_root() / "charts"
 
 
 def _key(url: str) -> str:

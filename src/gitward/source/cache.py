@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitward.cachedir import cache_root
 from gitward.readonly import make_read_only, remove_tree
 from gitward.source.credentials import Credentials
 from gitward.source.errors import GitError, RevisionNotFound, SourceError
@@ -27,12 +28,8 @@ _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def default_root() -> Path:
-    """`$GITWARD_CACHE/git`, else `~/.cache/gitward/git` (the same cache the toolchain uses)."""
-    explicit = os.environ.get("GITWARD_CACHE")
-    if explicit:
-        return Path(explicit) / "git"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitward" / "git"
+    """`<cache root>/git`, beside the toolchains (see gitward.cachedir)."""
+    return cache_root() / "git"
 
 
 @dataclass(frozen=True)
