@@ -22,7 +22,7 @@ import typer
 import yaml
 
 from gitward.cli.output import err, fail
-from gitward.cli.repo import credentials_from
+from gitward.cli.repo import GitCache, KnownHosts, Password, SshKey, Token, Username, credentials_from
 from gitward.local import toolchain
 from gitward.model import ApplicationSource, SpecError, sources_from_spec
 from gitward.render import (
@@ -100,17 +100,12 @@ def render(
         ),
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds a renderer may run.")] = 90.0,
-    username: Annotated[str, typer.Option(help="User name for an http(s) Git repository.")] = "",
-    password: Annotated[
-        str, typer.Option(envvar="GITWARD_GIT_PASSWORD", hidden=True, show_default=False)
-    ] = "",
-    token: Annotated[str, typer.Option(envvar="GITWARD_GIT_TOKEN", hidden=True, show_default=False)] = "",
-    ssh_key: Annotated[Path | None, typer.Option(help="Private key file for ssh.")] = None,
-    known_hosts: Annotated[Path | None, typer.Option(help="known_hosts file for ssh.")] = None,
-    cache: Annotated[
-        Path | None,
-        typer.Option(help="Git cache folder (default: $GITWARD_CACHE/git or ~/.cache/gitward/git)."),
-    ] = None,
+    username: Username = "",
+    password: Password = "",
+    token: Token = "",
+    ssh_key: SshKey = None,
+    known_hosts: KnownHosts = None,
+    cache: GitCache = None,
     output: Annotated[
         ManifestFormat, typer.Option("--output", "-o", help="yaml or json.")
     ] = ManifestFormat.yaml,

@@ -13,6 +13,17 @@ from gitward.source import Credentials, RepoCache, SourceError
 
 app = typer.Typer(help="Inspect Git repositories through gitward's repository cache.", no_args_is_help=True)
 
+# Git access options shared by every command that reads a repository.
+# Secrets come from the environment, never from a flag: command lines are visible to every user.
+Username = Annotated[str, typer.Option(help="User name for an http(s) Git repository.")]
+Password = Annotated[str, typer.Option(envvar="GITWARD_GIT_PASSWORD", hidden=True, show_default=False)]
+Token = Annotated[str, typer.Option(envvar="GITWARD_GIT_TOKEN", hidden=True, show_default=False)]
+SshKey = Annotated[Path | None, typer.Option(help="Private key file for ssh.")]
+KnownHosts = Annotated[Path | None, typer.Option(help="known_hosts file for ssh.")]
+GitCache = Annotated[
+    Path | None, typer.Option(help="Git cache folder (default: $GITWARD_CACHE/git or ~/.cache/gitward/git).")
+]
+
 
 def _read(path: Path | None) -> str:
     if path is None:
@@ -47,17 +58,12 @@ def resolve(
     revision: Annotated[
         str, typer.Argument(help="Branch, tag, (short) SHA, HEAD, or a version range such as '^1.2'.")
     ] = "HEAD",
-    username: Annotated[str, typer.Option(help="User name for http(s).")] = "",
-    # Secrets come from the environment, never from a flag: command lines are visible to every user.
-    password: Annotated[
-        str, typer.Option(envvar="GITWARD_GIT_PASSWORD", hidden=True, show_default=False)
-    ] = "",
-    token: Annotated[str, typer.Option(envvar="GITWARD_GIT_TOKEN", hidden=True, show_default=False)] = "",
-    ssh_key: Annotated[Path | None, typer.Option(help="Private key file for ssh.")] = None,
-    known_hosts: Annotated[Path | None, typer.Option(help="known_hosts file for ssh.")] = None,
-    cache: Annotated[
-        Path | None, typer.Option(help="Cache folder (default: $GITWARD_CACHE/git or ~/.cache/gitward/git).")
-    ] = None,
+    username: Username = "",
+    password: Password = "",
+    token: Token = "",
+    ssh_key: SshKey = None,
+    known_hosts: KnownHosts = None,
+    cache: GitCache = None,
 ) -> None:
     """Print the commit SHA a revision resolves to (password/token from $GITWARD_GIT_PASSWORD/_TOKEN)."""
     credentials = credentials_from(username, password, token, ssh_key, known_hosts)
