@@ -1,0 +1,1 @@
+"""The GitOps controller: work queue, reconcile loop, status writer, leader election, triggers."""
