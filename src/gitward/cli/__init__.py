@@ -6,6 +6,7 @@ import typer
 
 from gitward import __version__
 from gitward.cli.health import health
+from gitward.cli.install import install
 from gitward.cli.local import app as local_app
 from gitward.cli.render import render
 from gitward.cli.repo import app as repo_app
@@ -20,6 +21,7 @@ app.add_typer(local_app, name="local")
 app.add_typer(repo_app, name="repo")
 app.command("render")(render)
 app.command("health")(health)
+app.command("install")(install)
 
 
 @app.command()
