@@ -1,0 +1,112 @@
+"""Writing an Application's status, and Events about it, only when something changed.
+
+With a thousand apps and nothing happening, the controller must make no
+writes at all: a status equal to the stored one (ignoring `reconciledAt`,
+which would otherwise change on every pass) is not written. The write is a
+JSON merge patch of the status subresource that sets every field we own and
+nulls the ones that went away, at every depth, so a cleared condition or a
+health message that no longer applies really disappears.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gitward.kube.connection import Connection
+
+# Changes on every reconcile by definition; written only along with a real change.
+_VOLATILE = ("reconciledAt",)
+MERGE_PATCH = "application/merge-patch+json"
+
+
+@dataclass(frozen=True)
+class AppResource:
+    """Where Applications live: ours, or Argo CD's group in compatibility mode."""
+
+    group: str = "gitward.dev"
+    version: str = "v1alpha1"
+    plural: str = "applications"
+
+    def path(self, namespace: str, name: str, subresource: str = "") -> str:
+        base = f"/apis/{self.group}/{self.version}/namespaces/{namespace}/{self.plural}/{name}"
+        return f"{base}/{subresource}" if subresource else base
+
+
+def meaningful(status: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in status.items() if k not in _VOLATILE and v not in (None, [], {})}
+
+
+def status_patch(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The merge patch that turns `current` into `new`, or None when nothing meaningful changed."""
+    if meaningful(current) == meaningful(new):
+        return None
+    return {"status": _merge_diff(current, new)}
+
+
+def _merge_diff(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """RFC 7386: objects merge key by key, so a key that went away must be sent as null at every depth."""
+    patch: dict[str, Any] = {k: None for k in current if k not in new}
+    for key, value in new.items():
+        old = current.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            patch[key] = _merge_diff(old, value)
+        else:
+            patch[key] = value
+    return patch
+
+
+class StatusWriter:
+    def __init__(self, connection: Connection, resource: AppResource | None = None) -> None:
+        self.connection = connection
+        self.resource = resource or AppResource()
+        self.writes = 0
+
+    async def write(self, app: Mapping[str, Any], new_status: Mapping[str, Any]) -> bool:
+        """Patch the app's status if it changed; True when a request was made."""
+        patch = status_patch(app.get("status") or {}, new_status)
+        if patch is None:
+            return False
+        metadata = app["metadata"]
+        await self.connection.request(
+            "PATCH",
+            self.resource.path(metadata["namespace"], metadata["name"], "status"),
+            body=patch,
+            content_type=MERGE_PATCH,
+        )
+        self.writes += 1
+        return True
+
+    async def event(self, app: Mapping[str, Any], reason: str, message: str, warning: bool = False) -> None:
+        """A core/v1 Event on the app, as `kubectl describe` and `kubectl get events` show them.
+
+        `message` is gitward's own text: callers never pass object contents, so
+        no Secret value can reach an Event.
+        """
+        metadata = app["metadata"]
+        namespace = metadata["namespace"]
+        now = dt.datetime.now(dt.UTC)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{metadata['name']}.{secrets.token_hex(8)}", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": app.get("apiVersion", f"{self.resource.group}/{self.resource.version}"),
+                "kind": app.get("kind", "Application"),
+                "name": metadata["name"],
+                "namespace": namespace,
+                "uid": metadata.get("uid", ""),
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": "gitward-controller"},
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        await self.connection.request("POST", f"/api/v1/namespaces/{namespace}/events", body=event)
