@@ -32,11 +32,23 @@ class Connection:
     http: httpx2.AsyncClient
     server: str
     requests: dict[str, int] = field(default_factory=dict)
+    # Watches get HTTP/1.1 connections of their own. On a shared HTTP/2
+    # connection, a quiet watch that waits for data holds the connection's read
+    # lock, and a request's answer, already arrived, waits behind it until the
+    # watch sees an event (seen here: a dry-run apply stalled for minutes).
+    streams: httpx2.AsyncClient | None = None
 
     @classmethod
     def from_config(cls, config: SingleConfig, timeout: float = 30.0) -> Connection:
         params = client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout), trust_env=False, http2=True)
-        return cls(client_adapter.AsyncClient(config, params), str(config.cluster.server))
+        stream_params = client_adapter.ConnectionParams(
+            timeout=httpx2.Timeout(timeout), trust_env=False, http2=False
+        )
+        return cls(
+            client_adapter.AsyncClient(config, params),
+            str(config.cluster.server),
+            streams=client_adapter.AsyncClient(config, stream_params),
+        )
 
     @classmethod
     def from_kubeconfig(cls, path: Path, context: str | None = None) -> Connection:
@@ -92,7 +104,7 @@ class Connection:
         self._count("WATCH")
         timeout = httpx2.Timeout(30.0, read=None)
         try:
-            async with self.http.stream(
+            async with (self.streams or self.http).stream(
                 "GET", path, params={**params, "watch": "true"}, timeout=timeout
             ) as resp:
                 if resp.status_code >= 400:
@@ -107,6 +119,8 @@ class Connection:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        if self.streams is not None:
+            await self.streams.aclose()
 
     async def __aenter__(self) -> Connection:
         return self
