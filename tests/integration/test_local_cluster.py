@@ -146,3 +146,20 @@ def test_rbac_is_enforced_for_service_account_tokens(cluster: Cluster, namespace
         f"--serviceaccount={namespace}:reader",
     )
     assert eventually(lambda: status_as_reader() == 200, timeout=30, what="the RoleBinding to take effect")
+
+
+def test_every_node_heartbeats_through_a_lease(cluster: Cluster) -> None:
+    # Without lease heartbeats the node lifecycle controller marks the nodes NotReady
+    # after its grace period, and every pod loses Ready with them.
+    def renewals() -> dict[str, str]:
+        leases = cluster.get_json("leases", "-n", "kube-node-lease")["items"]
+        return {lease["metadata"]["name"]: lease["spec"]["renewTime"] for lease in leases}
+
+    first = renewals()
+    nodes = {n["metadata"]["name"] for n in cluster.get_json("nodes")["items"]}
+    assert set(first) == nodes
+    eventually(
+        lambda: all(renewals()[node] != first[node] for node in nodes),
+        timeout=60,
+        what="every node lease to be renewed",
+    )

@@ -176,6 +176,10 @@ def kwok(layout: Layout) -> list[str]:
         f"--cidr={POD_CIDR}",
         "--node-ip=10.240.0.1",  # outside both the pod and the Service ranges
         f"--server-address=127.0.0.1:{layout.ports.kwok}",
+        # Without a lease kwok renews nothing between status patches, and the node
+        # lifecycle controller marks the nodes NotReady after its grace period
+        # (pods then lose Ready); with one, the lease is the heartbeat, as a kubelet's is.
+        "--node-lease-duration-seconds=40",
     ]
 
 
