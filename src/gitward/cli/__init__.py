@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gitward import __version__
+from gitward.cli.diff import diff
 from gitward.cli.health import health
 from gitward.cli.install import install
 from gitward.cli.local import app as local_app
@@ -22,6 +23,7 @@ app.add_typer(repo_app, name="repo")
 app.command("render")(render)
 app.command("health")(health)
 app.command("install")(install)
+app.command("diff")(diff)
 
 
 @app.command()

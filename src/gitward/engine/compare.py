@@ -1,0 +1,270 @@
+"""Desired vs live: is each object in sync, and if not, what would a sync change?
+
+The prediction is the apiserver's own: a server-side apply dry run of the
+desired object (force, as a sync would take fields back from a `kubectl
+edit`). Defaults, admission webhooks, quantity canonicalisation ("1" CPU
+and "1000m" are one value) and merge keys are applied exactly as a real
+apply would apply them, so none of them shows as drift. Fields that other
+managers own and the desired object does not mention stay in the
+prediction: a sync would keep them too.
+
+Dry runs are cached by (live uid, live resourceVersion, hash of the desired
+object): while neither side changes, comparing again sends no request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gitward.engine import tracking
+from gitward.engine.diff import normalize, unified
+from gitward.engine.ignore import IgnoreRule, IgnoreRuleError, apply_rules
+from gitward.kube import Discovery, KubeError, UnknownKind, WatchCache, Writer
+from gitward.model.resource import ResourceKey
+
+SYNCED = "Synced"
+OUT_OF_SYNC = "OutOfSync"
+
+CacheKey = tuple[str, str, str]
+STALE_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The verdict for one desired object; `diff` is a unified YAML diff with Secret values masked."""
+
+    key: ResourceKey
+    status: str | None  # SYNCED, OUT_OF_SYNC, or None when the comparison failed
+    diff: str = ""
+    would_create: bool = False
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.key.group,
+            "kind": self.key.kind,
+            "namespace": self.key.namespace,
+            "name": self.key.name,
+            "status": self.status,
+            "wouldCreate": self.would_create,
+            "diff": self.diff,
+            "error": self.error,
+        }
+
+
+class LiveSource(Protocol):
+    """Where the live copy of a desired object comes from (None: it does not exist)."""
+
+    async def get(self, desired: Mapping[str, Any]) -> Mapping[str, Any] | None: ...
+
+
+class ClusterLive:
+    """One GET per object: for a one-shot command, cheaper than watching whole kinds."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+
+    async def get(self, desired: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        key = ResourceKey.of(desired)
+        return await self.writer.get(str(desired.get("apiVersion")), key.kind, key.name, key.namespace)
+
+
+class WatchedLive:
+    """The watch cache's copy: no request per comparison once the kind is watched."""
+
+    def __init__(self, cache: WatchCache) -> None:
+        self.cache = cache
+
+    async def get(self, desired: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        await self.cache.ensure(str(desired.get("apiVersion")), str(desired.get("kind")))
+        return self.cache.store.get(ResourceKey.of(desired))
+
+
+def desired_hash(obj: Mapping[str, Any]) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Comparer:
+    """Compares desired objects with the cluster; one per cluster, shared by every app on it.
+
+    `dry_runs` counts the dry runs it sent, `refetches` the GETs of a live
+    copy found stale, and `cache_hits` the dry runs it did not need, so
+    callers (and tests) can see what a comparison cost.
+    """
+
+    def __init__(
+        self,
+        writer: Writer,
+        live: LiveSource,
+        *,
+        concurrency: int = 20,
+        cache_size: int = 20_000,
+    ) -> None:
+        self.writer = writer
+        self.live = live
+        self.dry_runs = 0
+        self.cache_hits = 0
+        self.refetches = 0
+        self._limit = asyncio.Semaphore(concurrency)
+        self._cache: OrderedDict[CacheKey, Mapping[str, Any]] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def compare_all(
+        self,
+        desired: Iterable[Mapping[str, Any]],
+        rules: Sequence[IgnoreRule] = (),
+        app: str | None = None,
+    ) -> list[Comparison]:
+        """Every object compared, concurrently; with `app`, each is stamped with its tracking id first."""
+        objects = [tracking.stamp(obj, app) if app is not None else obj for obj in desired]
+        pending = _defined_kinds(objects)
+        return list(await asyncio.gather(*(self.compare(obj, rules, pending) for obj in objects)))
+
+    async def compare(
+        self,
+        desired: Mapping[str, Any],
+        rules: Sequence[IgnoreRule] = (),
+        pending_kinds: frozenset[tuple[str, str]] = frozenset(),
+    ) -> Comparison:
+        """One object. `pending_kinds` are (group, kind) pairs a CRD in the same set is about to define."""
+        key = ResourceKey.of(desired)
+        async with self._limit:
+            try:
+                return await self._compare(key, desired, rules)
+            except UnknownKind as exc:
+                if (key.group, key.kind) in pending_kinds:
+                    # Its CRD is part of the same sync: it cannot be dry-run yet, only created.
+                    return _verdict(key, desired, None, rules)
+                return Comparison(key, None, error=str(exc))
+            except (KubeError, IgnoreRuleError) as exc:
+                return Comparison(key, None, error=str(exc))
+
+    async def _compare(
+        self, key: ResourceKey, desired: Mapping[str, Any], rules: Sequence[IgnoreRule]
+    ) -> Comparison:
+        live = await self.live.get(desired)
+        if live is None:
+            return await self._would_create(key, desired, rules)
+        predicted = await self._predict(desired, live)
+        for _ in range(STALE_RETRIES):
+            if _version(predicted) == _version(live):
+                self._remember(desired, live, predicted)
+                return _verdict(key, predicted, live, rules)
+            # The dry run started from another version than our copy (a controller wrote in between,
+            # or the watch is behind): compared with it, that write would look like drift. Fetch the
+            # current copy; only if it moved on again is another dry run needed.
+            self.refetches += 1
+            live = await self.writer.get(str(desired.get("apiVersion")), key.kind, key.name, key.namespace)
+            if live is None:
+                return await self._would_create(key, desired, rules)
+            if _version(predicted) != _version(live):
+                predicted = await self._predict(desired, live)
+        raise KubeError(0, "Conflict", f"{key}: kept changing while being compared; try again")
+
+    async def _would_create(
+        self, key: ResourceKey, desired: Mapping[str, Any], rules: Sequence[IgnoreRule]
+    ) -> Comparison:
+        try:
+            predicted: Mapping[str, Any] = await self._dry_run(desired)
+        except KubeError as exc:
+            # A namespace the sync itself will create (CreateNamespace, or an earlier wave).
+            if not exc.not_found:
+                raise
+            predicted = desired
+        return _verdict(key, predicted, None, rules)
+
+    async def _predict(self, desired: Mapping[str, Any], live: Mapping[str, Any]) -> Mapping[str, Any]:
+        cache_key = _cache_key(desired, live)
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            self._cache.move_to_end(cache_key)
+            self.cache_hits += 1
+            return cached
+        return await self._dry_run(desired)
+
+    def _remember(
+        self, desired: Mapping[str, Any], live: Mapping[str, Any], predicted: Mapping[str, Any]
+    ) -> None:
+        """Keep a prediction under the very version it was made from (never a neighbour's)."""
+        cache_key = _cache_key(desired, live)
+        self._cache[cache_key] = predicted
+        self._cache.move_to_end(cache_key)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def _dry_run(self, desired: Mapping[str, Any]) -> dict[str, Any]:
+        self.dry_runs += 1
+        return await self.writer.apply(desired, force=True, dry_run=True)
+
+
+def _cache_key(desired: Mapping[str, Any], live: Mapping[str, Any]) -> CacheKey:
+    return (str((live.get("metadata") or {}).get("uid")), _version(live), desired_hash(desired))
+
+
+def _version(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _verdict(
+    key: ResourceKey,
+    predicted: Mapping[str, Any],
+    live: Mapping[str, Any] | None,
+    rules: Sequence[IgnoreRule],
+) -> Comparison:
+    # Who owns what is known only from the live object; the prediction's managedFields claim it all for us.
+    managed = (live or {}).get("metadata", {}).get("managedFields") or []
+    want = apply_rules(rules, normalize(predicted), managed)
+    have = apply_rules(rules, normalize(live), managed) if live is not None else None
+    if want == have:
+        return Comparison(key, SYNCED)
+    return Comparison(key, OUT_OF_SYNC, unified(want, have, str(key)), would_create=live is None)
+
+
+def _defined_kinds(objects: Sequence[Mapping[str, Any]]) -> frozenset[tuple[str, str]]:
+    found = set()
+    for obj in objects:
+        if obj.get("kind") == "CustomResourceDefinition":
+            spec = obj.get("spec") or {}
+            names = spec.get("names") or {}
+            if isinstance(spec.get("group"), str) and isinstance(names.get("kind"), str):
+                found.add((spec["group"], names["kind"]))
+    return frozenset(found)
+
+
+async def with_namespace(
+    objects: Sequence[Mapping[str, Any]], namespace: str, discovery: Discovery
+) -> list[dict[str, Any]]:
+    """Copies with `namespace` set on namespaced objects that name none (what `kubectl apply -n` does).
+
+    A kind the cluster does not serve yet takes its scope from a CRD in the
+    same set; a kind nobody defines is left alone and its comparison
+    reports it.
+    """
+    scopes = {
+        (str(o["spec"].get("group")), str((o["spec"].get("names") or {}).get("kind"))): o["spec"].get("scope")
+        for o in objects
+        if o.get("kind") == "CustomResourceDefinition" and isinstance(o.get("spec"), Mapping)
+    }
+    out = []
+    for obj in objects:
+        copied = copy.deepcopy(dict(obj))
+        metadata = copied.setdefault("metadata", {})
+        if namespace and isinstance(metadata, dict) and not metadata.get("namespace"):
+            key = ResourceKey.of(copied)
+            try:
+                resource = await discovery.resolve(str(copied.get("apiVersion")), key.kind)
+                namespaced = resource.namespaced
+            except UnknownKind:
+                namespaced = scopes.get((key.group, key.kind)) == "Namespaced"
+            if namespaced:
+                metadata["namespace"] = namespace
+        out.append(copied)
+    return out

@@ -1,0 +1,252 @@
+"""ignoreDifferences: paths removed from both sides of a comparison before they are compared.
+
+A rule names the objects it covers (group, kind, and optionally name and
+namespace) and the paths to drop: JSON pointers (RFC 6901), jq path
+expressions, and every field that named field managers own in the live
+object's `metadata.managedFields`. Rules are checked when loaded, so a
+broken pointer or jq expression is an error naming it before any
+comparison runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jq  # type: ignore[import-not-found]  # a C extension without stubs; used only below
+
+from gitward.model.resource import ResourceKey
+
+_FIELDS = {
+    "group": "group",
+    "kind": "kind",
+    "name": "name",
+    "namespace": "namespace",
+    "jsonPointers": "json_pointers",
+    "jqPathExpressions": "jq_path_expressions",
+    "managedFieldsManagers": "managed_fields_managers",
+}
+
+# jq's run-time errors quote the data they failed on ('Cannot iterate over string ("hunter2")', or the
+# whole value with `error`); only these value-free openings are passed on, so a Secret's value cannot leak.
+_SAFE_JQ_ERROR = re.compile(r"^(?:Cannot (?:iterate over|index) \w+(?: with \w+)?|Invalid path expression)")
+
+
+class IgnoreRuleError(ValueError):
+    """A rule that cannot be used; the message names the rule and the offending entry."""
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """One entry of `spec.ignoreDifferences`; group "" is the core group, "*" matches any group or kind."""
+
+    kind: str
+    group: str = ""
+    name: str = ""
+    namespace: str = ""
+    json_pointers: tuple[str, ...] = ()
+    jq_path_expressions: tuple[str, ...] = ()
+    managed_fields_managers: tuple[str, ...] = ()
+    _pointers: tuple[tuple[str, ...], ...] = field(default=(), init=False, repr=False, compare=False)
+    _programs: tuple[Any, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            raise IgnoreRuleError(f"{self.label}: kind is required")
+        object.__setattr__(
+            self, "_pointers", tuple(_parse_pointer(p, self.label) for p in self.json_pointers)
+        )
+        object.__setattr__(
+            self, "_programs", tuple(_compile(e, self.label) for e in self.jq_path_expressions)
+        )
+
+    @property
+    def label(self) -> str:
+        where = "/".join(p for p in (self.namespace, self.name) if p)
+        kind = f"{self.group}/{self.kind}" if self.group else self.kind or "(no kind)"
+        return f"ignoreDifferences {kind}{' ' + where if where else ''}"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "ignoreDifferences") -> IgnoreRule:
+        """A rule from Argo CD's camelCase keys; unknown keys and wrong types are refused, naming `where`."""
+        if not isinstance(data, Mapping):
+            raise IgnoreRuleError(f"{where}: expected a mapping")
+        unknown = sorted(set(data) - set(_FIELDS))
+        if unknown:
+            raise IgnoreRuleError(f"{where}: unknown key {unknown[0]!r}")
+        values: dict[str, Any] = {}
+        for key, attr in _FIELDS.items():
+            value = data.get(key)
+            if value is None:
+                continue
+            if key in ("group", "kind", "name", "namespace"):
+                if not isinstance(value, str):
+                    raise IgnoreRuleError(f"{where}.{key}: expected a string")
+                values[attr] = value
+            else:
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise IgnoreRuleError(f"{where}.{key}: expected a list of strings")
+                values[attr] = tuple(value)
+        if not values.get("kind"):
+            raise IgnoreRuleError(f"{where}.kind: required")
+        try:
+            return cls(**values)
+        except IgnoreRuleError as exc:
+            raise IgnoreRuleError(str(exc).replace("ignoreDifferences", where, 1)) from None
+
+    def matches(self, key: ResourceKey) -> bool:
+        return (
+            self.group in ("*", key.group)
+            and self.kind in ("*", key.kind)
+            and self.name in ("", key.name)
+            and self.namespace in ("", key.namespace)
+        )
+
+
+def load_rules(entries: Iterable[Mapping[str, Any]]) -> tuple[IgnoreRule, ...]:
+    """`spec.ignoreDifferences` as rules, each checked; errors name the entry's index."""
+    return tuple(IgnoreRule.from_dict(e, f"ignoreDifferences[{i}]") for i, e in enumerate(entries))
+
+
+def apply_rules(
+    rules: Sequence[IgnoreRule],
+    obj: Mapping[str, Any] | None,
+    managed_fields: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any] | None:
+    """A copy of `obj` without every path the rules matching it name.
+
+    `managed_fields` is the live object's `metadata.managedFields`: both
+    sides drop what the named managers own there, since only the live side
+    says who owns what.
+    """
+    if obj is None:
+        return None
+    out = copy.deepcopy(dict(obj))
+    key = ResourceKey.of(out)
+    for rule in rules:
+        if not rule.matches(key):
+            continue
+        for pointer in rule._pointers:
+            _remove(out, pointer)
+        for expression, program in zip(rule.jq_path_expressions, rule._programs, strict=True):
+            out = _run(program, out, expression, rule.label)
+        if rule.managed_fields_managers:
+            for entry in managed_fields:
+                if entry.get("manager") in rule.managed_fields_managers:
+                    fields = entry.get("fieldsV1")
+                    if isinstance(fields, Mapping):
+                        _remove_owned(out, fields)
+    return out
+
+
+def _parse_pointer(pointer: str, label: str) -> tuple[str, ...]:
+    if pointer == "":
+        raise IgnoreRuleError(f"{label}: JSON pointer '' would ignore the whole object")
+    if not pointer.startswith("/"):
+        raise IgnoreRuleError(f"{label}: JSON pointer {pointer!r} must start with '/'")
+    if re.search(r"~[^01]|~$", pointer):
+        raise IgnoreRuleError(f"{label}: JSON pointer {pointer!r}: '~' must be followed by 0 or 1")
+    return tuple(p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/"))
+
+
+def _remove(obj: Any, path: Sequence[str]) -> None:
+    """Delete the value at `path` if it exists; a missing path is not an error (rules cover many objects)."""
+    parent = obj
+    for part in path[:-1]:
+        parent = _child(parent, part)
+        if parent is None:
+            return
+    last = path[-1]
+    if isinstance(parent, dict):
+        parent.pop(last, None)
+    elif isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        del parent[int(last)]
+
+
+def _child(value: Any, part: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(part)
+    if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        return value[int(part)]
+    return None
+
+
+def _compile(expression: str, label: str) -> Any:
+    try:
+        return jq.compile(f"del({expression})")
+    except ValueError as exc:
+        detail = str(exc).splitlines()[0].removeprefix("jq: error: ")
+        raise IgnoreRuleError(
+            f"{label}: jq path expression {expression!r} does not compile: {detail}"
+        ) from None
+
+
+def _run(program: Any, obj: dict[str, Any], expression: str, label: str) -> dict[str, Any]:
+    try:
+        result = program.input_value(obj).first()
+    except ValueError as exc:
+        found = _SAFE_JQ_ERROR.match(str(exc))
+        detail = found.group(0) if found else "jq's message is withheld: it may quote the object's data"
+        raise IgnoreRuleError(f"{label}: jq path expression {expression!r} failed: {detail}") from None
+    if not isinstance(result, dict):
+        raise IgnoreRuleError(f"{label}: jq path expression {expression!r} did not leave an object")
+    return result
+
+
+def _remove_owned(obj: Any, fields: Mapping[str, Any]) -> None:
+    """Delete from `obj` what a fieldsV1 set names.
+
+    `f:name` is a field, `k:{json}` the list item whose keys equal the json,
+    `v:json` the set item equal to the json; `.` marks the node itself.
+    A leaf (or a node owned only as a whole) goes entirely; otherwise only
+    the owned children go, since a map's `.` says little more than that the
+    manager set one of its keys. A list item the manager created (`.`
+    among its children) goes entirely: it is that manager's addition.
+    """
+    for selector, children in fields.items():
+        if selector == ".":
+            continue
+        sub = children if isinstance(children, Mapping) else {}
+        whole = not (set(sub) - {"."})
+        if selector.startswith("f:") and isinstance(obj, dict):
+            name = selector[2:]
+            if name not in obj:
+                continue
+            if whole:
+                del obj[name]
+            else:
+                _remove_owned(obj[name], sub)
+        elif selector.startswith(("k:", "v:")) and isinstance(obj, list):
+            try:
+                wanted = json.loads(selector[2:])
+            except ValueError:
+                continue
+            for index in reversed(range(len(obj))):
+                item = obj[index]
+                if not _selected(item, selector[0], wanted):
+                    continue
+                if whole or "." in sub or selector[0] == "v":
+                    del obj[index]
+                else:
+                    _remove_owned(item, sub)
+        elif selector.startswith("i:") and isinstance(obj, list) and selector[2:].isdigit():
+            index = int(selector[2:])
+            if index < len(obj):
+                if whole:
+                    del obj[index]
+                else:
+                    _remove_owned(obj[index], sub)
+
+
+def _selected(item: Any, how: str, wanted: Any) -> bool:
+    if how == "v":
+        return bool(item == wanted)
+    return (
+        isinstance(item, dict)
+        and isinstance(wanted, dict)
+        and all(item.get(k) == v for k, v in wanted.items())
+    )
