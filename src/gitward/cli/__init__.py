@@ -11,6 +11,7 @@ from gitward.cli.install import install
 from gitward.cli.local import app as local_app
 from gitward.cli.render import render
 from gitward.cli.repo import app as repo_app
+from gitward.cli.sync import sync
 
 app = typer.Typer(
     name="gitward",
@@ -24,6 +25,7 @@ app.command("render")(render)
 app.command("health")(health)
 app.command("install")(install)
 app.command("diff")(diff)
+app.command("sync")(sync)
 
 
 @app.command()

@@ -1,0 +1,186 @@
+"""`gitward sync --local DIR`: push mode from CI, with the controller's engine and tracking.
+
+Exit codes: 0 synced and Healthy, 1 the sync failed, 2 bad input (nothing
+was sent to the cluster), 3 synced but not Healthy (Degraded, or still
+progressing when --timeout ran out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gitward.cli.output import err, fail
+from gitward.cli.render import _tools as render_tools
+from gitward.engine import options as sync_options
+from gitward.engine.sync import SyncRequest
+from gitward.engine.sync import sync as run_sync
+from gitward.engine.sync_result import OperationPhase, SyncResult
+from gitward.engine.tracking import format_id
+from gitward.kube import Connection, Discovery, KubeError, Writer
+from gitward.model import ApplicationSource, SpecError
+from gitward.model.health import HealthStatus
+from gitward.model.resource import ResourceKey
+from gitward.model.sync import SyncSpecError
+from gitward.render import AppContext, Renderer, RenderError, RenderSettings, SourceTree, ValidationFailed
+
+SYNCED, FAILED, BAD_INPUT, NOT_HEALTHY = 0, 1, 2, 3
+
+
+def sync(
+    local: Annotated[
+        Path,
+        typer.Option(
+            "--local",
+            help="The app's folder: plain manifests, a kustomization or a Helm chart.",
+            show_default=False,
+        ),
+    ],
+    app_name: Annotated[str, typer.Option("--app", help="The app's name (tracking ids, Helm release).")],
+    dest_namespace: Annotated[
+        str, typer.Option("--dest-namespace", help="Namespace for namespaced objects that name none.")
+    ],
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete the app's objects the folder no longer declares.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait for the last wave to be healthy.")
+    ] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds each health wait or hook may take.")] = 300.0,
+    sync_option: Annotated[
+        list[str] | None,
+        typer.Option("--sync-option", help="A sync option such as CreateNamespace=true (repeatable)."),
+    ] = None,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Let an empty folder prune everything.")
+    ] = False,
+    recurse: Annotated[bool, typer.Option("--recurse", help="Plain manifests: include sub-folders.")] = False,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).", show_default=False),
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option(help="Kubeconfig context (default: the current one).")
+    ] = None,
+    render_timeout: Annotated[float, typer.Option(help="Seconds a renderer may run.")] = 90.0,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="'json' for programs; default: a table.")
+    ] = "",
+) -> None:
+    """Apply DIR to the cluster in waves, wait for health, optionally prune; exit 0 synced and Healthy."""
+    if output not in ("", "json"):
+        fail(f"--output {output!r}: only json is supported", BAD_INPUT)
+    try:
+        format_id(app_name, ResourceKey("", "ConfigMap", dest_namespace, "x"))
+        app_options = sync_options.parse(sync_option or [], where="--sync-option")
+    except SyncSpecError as exc:
+        fail(str(exc), BAD_INPUT)
+    objects = _render(local, app_name, dest_namespace, recurse, render_timeout)
+    request = SyncRequest(
+        app=app_name,
+        objects=objects,
+        namespace=dest_namespace,
+        options=app_options,
+        prune=prune,
+        dry_run=dry_run,
+        allow_empty=allow_empty,
+        wait=wait,
+        timeout=timeout,
+    )
+    try:
+        result = asyncio.run(_sync(request, kubeconfig, context))
+    except KubeError as exc:
+        fail(str(exc), FAILED)
+    if output == "json":
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+    else:
+        _show(result)
+    raise SystemExit(exit_code(result, waited=wait))
+
+
+def exit_code(result: SyncResult, *, waited: bool) -> int:
+    if result.spec_error:
+        return BAD_INPUT
+    if result.phase is not OperationPhase.succeeded:
+        return FAILED
+    if result.dry_run or result.health is None or result.health.status is HealthStatus.healthy:
+        return SYNCED
+    # Without --wait a fresh rollout is still progressing; only a verdict of Degraded counts then.
+    if not waited and result.health.status is not HealthStatus.degraded:
+        return SYNCED
+    return NOT_HEALTHY
+
+
+def _render(folder: Path, app: str, namespace: str, recurse: bool, timeout: float) -> list[dict[str, Any]]:
+    if not folder.is_dir():
+        fail(f"--local {folder}: not a folder", BAD_INPUT)
+    spec: dict[str, Any] = {"repoURL": str(folder), "path": "", "targetRevision": "HEAD"}
+    if recurse:
+        spec["directory"] = {"recurse": True}
+    try:
+        source = ApplicationSource.from_dict(spec)
+        renderer = Renderer(render_tools(), RenderSettings(timeout=timeout))
+        return renderer.render(source, SourceTree(folder.resolve()), AppContext(app, namespace))
+    except ValidationFailed as failure:
+        for problem in failure.problems:
+            err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(BAD_INPUT) from None
+    except (SpecError, RenderError) as problem:
+        fail(str(problem), BAD_INPUT)
+
+
+class _Progress:
+    """Progress lines on stderr while the sync runs; a line repeated by a polling wait is shown once."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def __call__(self, line: str) -> None:
+        if line != self.last:
+            self.last = line
+            err.print(Text.assemble(("… ", "dim"), line), soft_wrap=True)
+
+
+async def _sync(request: SyncRequest, kubeconfig: Path | None, context: str | None) -> SyncResult:
+    async with Connection.from_kubeconfig(kubeconfig or _default_kubeconfig(), context) as connection:
+        writer = Writer(connection, Discovery(connection))
+        return await run_sync(request, writer, progress=_Progress())
+
+
+def _default_kubeconfig() -> Path:
+    configured = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    return Path(configured) if configured else Path.home() / ".kube" / "config"
+
+
+def _show(result: SyncResult) -> None:
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
+    table = Table(header_style="bold")
+    for column in ("KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK", "MESSAGE"):
+        table.add_column(column)
+    for r in result.resources:
+        hook = f"{r.hook} {r.hook_phase or ''}".strip() if r.hook else ""
+        health = str(r.health.status) if r.health else ""
+        # Messages may hold brackets (server errors quote lists): Text, so they are never read as markup.
+        cells = (r.key.kind, r.key.namespace, r.key.name, str(r.status), health, hook, r.message)
+        table.add_row(*(Text(cell) for cell in cells))
+    out.print(table)
+    for warning in result.warnings:
+        err.print(Text.assemble(("warning: ", "yellow"), warning), soft_wrap=True)
+    health = f", health {result.health.status}" if result.health else ""
+    colour = "green" if result.phase is OperationPhase.succeeded else "red"
+    out.print(f"[{colour}]{result.phase}[/{colour}]{health}: ", end="", markup=True, highlight=False)
+    out.print(
+        f"{result.message} ({result.seconds:.1f}s, {result.writes} writes)", markup=False, highlight=False
+    )
