@@ -1,20 +1,100 @@
 #!/usr/bin/env bash
-# `make demo`: a local cluster with the example app deployed.
-# (Issue 5 turns this into the full GitOps loop: a local Git repo and the gitward controller.)
+# `make demo`: the GitOps loop on this machine, from nothing.
+#   a local cluster, a local Git repository holding the guestbook app, the
+#   gitward controller, an Application; then a commit rolled out and a hand
+#   edit healed. Everything keeps running until Ctrl-C (or DEMO_EXIT=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 gitward() { python3 -m uv run --frozen gitward "$@"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+STATE=${GITWARD_CACHE:-$HOME/.cache/gitward}/demo
+REPO=$STATE/guestbook.git-work
+LOG=$STATE/controller.log
+mkdir -p "$STATE"
+
+say "1. A local Kubernetes cluster"
 gitward local up --name demo --nodes 2
-gitward local kubectl --name demo apply -f examples/guestbook/
-gitward local kubectl --name demo rollout status deployment/guestbook --timeout=60s
-gitward local kubectl --name demo get nodes,deployments,pods,services -o wide
+k() { gitward local kubectl --name demo "$@"; }
+
+say "2. A local Git repository with the guestbook app (file://$REPO)"
+rm -rf "$REPO"
+mkdir -p "$REPO/guestbook"
+cp examples/guestbook/guestbook.yaml "$REPO/guestbook/"
+git -C "$REPO" init --quiet --initial-branch=main
+git -C "$REPO" config uploadpack.allowFilter true
+g() { git -C "$REPO" -c user.name=demo -c user.email=demo@example.com "$@"; }
+g add --all && g commit --quiet -m "guestbook, 2 replicas"
+
+say "3. gitward: CRDs in the cluster, the controller beside it (kwok nodes cannot run its image)"
+gitward install --crds-only --apply --kubeconfig "$STATE/../clusters/demo/kubeconfig" >/dev/null
+k create namespace gitward --dry-run=client -o yaml | k apply -f - >/dev/null
+k create namespace guestbook --dry-run=client -o yaml | k apply -f - >/dev/null
+pkill -f "gitward controller --namespace gitward --kubeconfig $STATE/../clusters/demo/kubeconfig" 2>/dev/null || true
+python3 -m uv run --frozen gitward controller --namespace gitward \
+  --kubeconfig "$STATE/../clusters/demo/kubeconfig" --poll 5 >"$LOG" 2>&1 &
+CONTROLLER=$!
+trap 'kill $CONTROLLER 2>/dev/null || true' EXIT
+echo "controller pid $CONTROLLER, log: $LOG"
+
+say "4. The Application: Git is the source of truth"
+k apply -f - <<YAML
+apiVersion: gitward.dev/v1alpha1
+kind: Application
+metadata:
+  name: guestbook
+  namespace: gitward
+spec:
+  project: default
+  source:
+    repoURL: file://$REPO
+    path: guestbook
+    targetRevision: main
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: guestbook
+  syncPolicy:
+    automated: {prune: true, selfHeal: true}
+YAML
+
+wait_for() {  # wait_for DESCRIPTION COMMAND...: poll up to 90 s
+  local what=$1; shift
+  for _ in $(seq 1 180); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  echo "timed out waiting for $what; the controller's log: $LOG" >&2
+  exit 1
+}
+app_is() { [ "$(k get applications.gitward.dev guestbook -n gitward -o jsonpath='{.status.sync.status}/{.status.health.status}')" = "$1" ]; }
+replicas_are() { [ "$(k get deployment guestbook -n guestbook -o jsonpath='{.spec.replicas}')" = "$1" ]; }
+
+wait_for "Synced and Healthy" app_is Synced/Healthy
+k get applications.gitward.dev -n gitward
+k get deployments,pods -n guestbook
+
+say "5. A commit is rolled out: replicas 2 -> 3"
+sed -i 's/replicas: 2/replicas: 3/' "$REPO/guestbook/guestbook.yaml"
+g commit --quiet -am "guestbook, 3 replicas"
+wait_for "the commit to reach the cluster" replicas_are 3
+wait_for "Synced and Healthy" app_is Synced/Healthy
+k get deployments -n guestbook
+
+say "6. A hand edit is healed: kubectl scale --replicas=9"
+k scale deployment guestbook -n guestbook --replicas=9
+wait_for "self-heal" replicas_are 3
+k get deployments -n guestbook
+k get applications.gitward.dev guestbook -n gitward -o jsonpath='{range .status.history[*]}{.id}{"  "}{.revision}{"  "}{.deployedAt}{"\n"}{end}'
+
 cat <<TXT
 
-The demo cluster is running. Try:
-  uv run gitward local kubectl --name demo get pods
-  uv run gitward local status
-or point your own tools at it:
-  $(gitward local up --name demo 2>/dev/null)
-Stop it with: make demo-down
+Everything is running. Try:
+  edit $REPO/guestbook/guestbook.yaml, then: git -C $REPO commit -am "my change"
+  uv run gitward local kubectl --name demo get applications.gitward.dev -n gitward
+  uv run gitward local kubectl --name demo scale deployment guestbook -n guestbook --replicas=1
+  tail -f $LOG
+Ctrl-C stops the controller; 'make demo-down' removes the cluster.
 TXT
+if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
+wait "$CONTROLLER"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gitward import __version__
+from gitward.cli.controller import controller
 from gitward.cli.diff import diff
 from gitward.cli.health import health
 from gitward.cli.install import install
@@ -23,6 +24,7 @@ app.add_typer(local_app, name="local")
 app.add_typer(repo_app, name="repo")
 app.command("render")(render)
 app.command("health")(health)
+app.command("controller")(controller)
 app.command("install")(install)
 app.command("diff")(diff)
 app.command("sync")(sync)

@@ -34,9 +34,13 @@ class PollPolicy:
 class Triggers:
     """Subscribe `on_change` to the watch store; call `poll_later` after each reconcile."""
 
-    def __init__(self, queue: WorkQueue, poll: PollPolicy | None = None) -> None:
+    def __init__(
+        self, queue: WorkQueue, poll: PollPolicy | None = None, namespace: str | None = None
+    ) -> None:
         self.queue = queue
         self.poll = poll or PollPolicy()
+        # Applications are served from one namespace; others belong to another controller.
+        self.namespace = namespace
         # Counted for metrics and tests: how many enqueues each trigger caused.
         self.counts: dict[str, int] = {"drift": 0, "spec": 0, "operation": 0, "deleted": 0, "poll": 0}
 
@@ -46,16 +50,18 @@ class Triggers:
             return
         if change.tracking_id is None:
             return
-        app = app_of(change.tracking_id)
-        if app:
+        name = app_name(app_of(change.tracking_id), self.namespace)
+        if name:
             self.counts["drift"] += 1
-            self.queue.add(app)
+            self.queue.add(name)
 
     def poll_later(self, app: str) -> None:
         self.counts["poll"] += 1
         self.queue.add_after(app, self.poll.next_delay())
 
     def _on_application(self, change: Change) -> None:
+        if self.namespace is not None and change.key.namespace != self.namespace:
+            return
         name = change.key.name
         if change.type is ChangeType.deleted:
             # The finalizer keeps a deleting app around; its removal only needs the queue to forget it.
@@ -64,6 +70,20 @@ class Triggers:
             return
         self.counts["operation" if _requests_operation(change.obj) else "spec"] += 1
         self.queue.add(name)
+
+
+def tracking_app(namespace: str, name: str) -> str:
+    """The app part of the tracking ids a controller writes: its namespace too, so two apps of
+    one name in two namespaces never take (or prune) each other's objects."""
+    return f"{namespace}_{name}"
+
+
+def app_name(tracked: str, namespace: str | None) -> str | None:
+    """The queue key for a tracking id's app part; None when another namespace's app owns it."""
+    if namespace is None:
+        return tracked or None
+    prefix = f"{namespace}_"
+    return tracked.removeprefix(prefix) if tracked.startswith(prefix) else None
 
 
 def _requests_operation(obj: Mapping[str, Any]) -> bool:

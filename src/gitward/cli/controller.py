@@ -1,0 +1,76 @@
+"""`gitward controller`: run the GitOps controller, in the cluster or beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gitward.cli.output import fail
+from gitward.controller.run import Controller, ControllerSettings
+from gitward.controller.status import AppResource
+from gitward.controller.triggers import PollPolicy
+from gitward.kube import KubeError
+from gitward.kube.connection import Connection
+from gitward.local import toolchain
+from gitward.render import Tools
+
+
+def _tools() -> Tools:
+    """The toolchain's helm and kustomize when built (a developer machine), else PATH (the image)."""
+
+    def locate(command: str) -> str:
+        built = toolchain.find(command)
+        return str(built) if built.is_file() else shutil.which(command) or ""
+
+    return Tools(helm=locate("helm"), kustomize=locate("kustomize"))
+
+
+def controller(
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", envvar="GITWARD_NAMESPACE", help="Where Applications live.")
+    ] = "gitward",
+    kubeconfig: Annotated[
+        Path | None, typer.Option(help="Kubeconfig; without it, the in-cluster service account.")
+    ] = None,
+    context: Annotated[str | None, typer.Option(help="Kubeconfig context.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Apps reconciled at once.")] = 4,
+    poll: Annotated[float, typer.Option(min=1.0, help="Seconds between Git polls of an app.")] = 180.0,
+    compat: Annotated[
+        str, typer.Option(envvar="GITWARD_COMPAT", help="'argocd' to serve argoproj.io Applications.")
+    ] = "",
+    leader_elect: Annotated[bool, typer.Option(help="Elect one active replica through a Lease.")] = True,
+) -> None:
+    """Reconcile Applications continuously: Git to cluster, drift healed, status reported."""
+    resource = AppResource(group="argoproj.io") if compat == "argocd" else AppResource()
+    if compat not in ("", "argocd"):
+        fail(f"--compat {compat!r}: the only compatibility mode is 'argocd'")
+    settings = ControllerSettings(
+        namespace=namespace,
+        workers=workers,
+        poll=PollPolicy(interval=poll),
+        resource=resource,
+        leader_election=leader_elect,
+        tools=_tools(),
+    )
+
+    async def main() -> None:
+        try:
+            if kubeconfig is not None:
+                connection = Connection.from_kubeconfig(kubeconfig, context)
+            elif os.environ.get("KUBECONFIG"):
+                connection = Connection.from_kubeconfig(Path(os.environ["KUBECONFIG"]), context)
+            else:
+                connection = Connection.in_cluster()
+        except KubeError as problem:
+            fail(str(problem))
+        async with connection:
+            await Controller(connection, settings).run()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

@@ -1,0 +1,183 @@
+"""The GitOps loop end to end: a real Git server, the real cluster, the controller running.
+
+A commit reaches the cluster, a hand edit is healed, a file deleted in Git
+is pruned, and malformed YAML leaves the last good revision running with a
+condition that names the file and line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitward.controller.run import Controller, ControllerSettings
+from gitward.controller.triggers import PollPolicy
+from gitward.install.crds import crds
+from gitward.kube.connection import Connection
+from gitward.local import toolchain
+from gitward.render import Tools
+from tests.helpers import Cluster
+from tests.source.servers import Upstream, git_daemon
+
+pytestmark = pytest.mark.cluster
+
+CONFIG = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  colour: {colour}
+"""
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: web
+        image: registry.example/web:1
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[tuple[str, Upstream]]:
+    served = tmp_path / "served"
+    served.mkdir()
+    upstream = Upstream(served / "shop")
+    upstream.commit(
+        {"deploy/config.yaml": CONFIG.format(colour="blue"), "deploy/web.yaml": DEPLOYMENT.format(replicas=2)}
+    )
+    with git_daemon(served) as prefix:
+        yield f"{prefix}/shop", upstream
+
+
+@pytest.fixture
+async def controller(
+    cluster: Cluster, connection: Connection, namespace: str, tmp_path: Path
+) -> AsyncIterator[Controller]:
+    cluster.kubectl(
+        "apply",
+        "--server-side",
+        "-f",
+        "-",
+        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": crds()}),
+    )
+    cluster.kubectl("wait", "--for=condition=Established", "crd/applications.gitward.dev", "--timeout=60s")
+    tools = Tools(helm=str(toolchain.find("helm")), kustomize=str(toolchain.find("kustomize")))
+    settings = ControllerSettings(
+        namespace=namespace,
+        workers=2,
+        poll=PollPolicy(interval=1.0, jitter=0.0),
+        leader_election=False,
+        tools=tools,
+        git_cache=tmp_path / "git",
+    )
+    running = Controller(connection, settings)
+    task = asyncio.create_task(running.run())
+    yield running
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def application(namespace: str, destination: str, url: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "gitward.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "shop", "namespace": namespace},
+        "spec": {
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": destination},
+            "source": {"repoURL": url, "path": "deploy", "targetRevision": "main"},
+            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+        },
+    }
+
+
+async def until(check: Any, timeout: float = 60.0, what: str = "condition") -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await asyncio.to_thread(check)
+        if last:
+            return last
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+async def test_git_is_the_source_of_truth(
+    cluster: Cluster, namespace: str, controller: Controller, repo: tuple[str, Upstream]
+) -> None:
+    url, upstream = repo
+    target = f"shop-{secrets.token_hex(3)}"
+    cluster.kubectl("create", "namespace", target)
+
+    def app_status() -> dict[str, Any]:
+        found: dict[str, Any] = cluster.get_json("applications.gitward.dev", "shop", "-n", namespace)
+        return found.get("status") or {}
+
+    def replicas() -> int | None:
+        out = cluster.kubectl("get", "deployment", "web", "-n", target, "--ignore-not-found", "-o", "json")
+        return json.loads(out)["spec"]["replicas"] if out.strip() else None
+
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(application(namespace, target, url)))
+    first = upstream.head()
+    await until(
+        lambda: (
+            app_status().get("sync", {}).get("revision") == first
+            and app_status()["sync"]["status"] == "Synced"
+        ),
+        what="the first sync",
+    )
+    assert replicas() == 2
+    status = app_status()
+    assert status["history"][-1]["revision"] == first
+    assert {r["kind"] for r in status["resources"]} == {"ConfigMap", "Deployment"}
+
+    # A commit reaches the cluster.
+    second = upstream.commit({"deploy/web.yaml": DEPLOYMENT.format(replicas=3)})
+    await until(lambda: replicas() == 3, what="the commit to reach the cluster")
+    await until(lambda: app_status().get("sync", {}).get("revision") == second, what="status to follow")
+
+    # A hand edit is healed.
+    cluster.kubectl("scale", "deployment", "web", "-n", target, "--replicas=7")
+    await until(lambda: replicas() == 3, timeout=30, what="selfHeal to revert the edit")
+
+    # Malformed YAML: nothing applied, the last good revision stays, the condition names file and line.
+    upstream.commit({"deploy/web.yaml": DEPLOYMENT.format(replicas=5) + "  broken: [\n"})
+    condition = await until(
+        lambda: next((c for c in app_status().get("conditions", []) if c["type"] == "ComparisonError"), None),
+        what="a ComparisonError condition",
+    )
+    assert "deploy/web.yaml:" in condition["message"]
+    assert replicas() == 3
+    assert app_status()["sync"]["revision"] == second
+
+    # A file deleted in Git is pruned (and the fix clears the condition).
+    upstream.commit({"deploy/web.yaml": DEPLOYMENT.format(replicas=3)})
+    (upstream.path / "deploy" / "config.yaml").unlink()
+    third = upstream.commit({}, "drop the config map")
+
+    def pruned() -> bool:
+        out = cluster.kubectl(
+            "get", "configmap", "settings", "-n", target, "--ignore-not-found", "-o", "name"
+        )
+        return out.strip() == ""
+
+    await until(pruned, what="the ConfigMap removed from Git to be pruned")
+    await until(lambda: app_status().get("sync", {}).get("revision") == third, what="status at the fix")
+    assert not [c for c in app_status().get("conditions", []) if c["type"] == "ComparisonError"]
