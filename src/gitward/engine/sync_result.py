@@ -11,7 +11,10 @@ from gitward.engine.health import HealthRules
 from gitward.engine.ignore import IgnoreRule
 from gitward.model.health import Health
 from gitward.model.resource import ResourceKey
+from gitward.model.status import OperationPhase
 from gitward.model.sync import HookType, Phase, SyncOptions
+
+__all__ = ["OperationPhase", "ResourceResult", "ResultCode", "SyncRequest", "SyncResult"]
 
 
 @dataclass(frozen=True)
@@ -28,14 +31,6 @@ class SyncRequest:
     timeout: float = 300.0
     ignore_rules: Sequence[IgnoreRule] = ()
     health_rules: HealthRules | None = None
-
-
-class OperationPhase(enum.StrEnum):
-    succeeded = "Succeeded"
-    # A resource, a hook or a health wait failed: the user's revision or the cluster says no.
-    failed = "Failed"
-    # The sync could not run at all: an unreadable spec, an unreachable cluster.
-    error = "Error"
 
 
 class ResultCode(enum.StrEnum):
