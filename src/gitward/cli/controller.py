@@ -5,30 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from gitward.cli.cluster_args import Context, tools
 from gitward.cli.output import fail
 from gitward.controller.run import Controller, ControllerSettings
 from gitward.controller.status import AppResource
 from gitward.controller.triggers import PollPolicy
 from gitward.kube import KubeError
 from gitward.kube.connection import Connection
-from gitward.local import toolchain
-from gitward.render import Tools
-
-
-def _tools() -> Tools:
-    """The toolchain's helm and kustomize when built (a developer machine), else PATH (the image)."""
-
-    def locate(command: str) -> str:
-        built = toolchain.find(command)
-        return str(built) if built.is_file() else shutil.which(command) or ""
-
-    return Tools(helm=locate("helm"), kustomize=locate("kustomize"))
 
 
 def controller(
@@ -36,9 +24,9 @@ def controller(
         str, typer.Option("--namespace", "-n", envvar="GITWARD_NAMESPACE", help="Where Applications live.")
     ] = "gitward",
     kubeconfig: Annotated[
-        Path | None, typer.Option(help="Kubeconfig; without it, the in-cluster service account.")
+        Path | None, typer.Option(help="Kubeconfig (default: $KUBECONFIG, else the in-cluster account).")
     ] = None,
-    context: Annotated[str | None, typer.Option(help="Kubeconfig context.")] = None,
+    context: Context = None,
     workers: Annotated[int, typer.Option(min=1, help="Apps reconciled at once.")] = 4,
     poll: Annotated[float, typer.Option(min=1.0, help="Seconds between Git polls of an app.")] = 180.0,
     compat: Annotated[
@@ -56,7 +44,7 @@ def controller(
         poll=PollPolicy(interval=poll),
         resource=resource,
         leader_election=leader_elect,
-        tools=_tools(),
+        tools=tools(),
     )
 
     async def main() -> None:

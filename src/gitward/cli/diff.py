@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,38 +19,30 @@ import yaml
 from rich.console import Console
 from rich.syntax import Syntax
 
+from gitward.cli.cluster_args import (
+    AppName,
+    Context,
+    DestNamespace,
+    Kubeconfig,
+    LocalDir,
+    default_kubeconfig,
+    render_folder,
+)
 from gitward.cli.output import err, fail
-from gitward.cli.render import _tools as render_tools
 from gitward.engine.compare import ClusterLive, Comparer, Comparison, with_namespace
 from gitward.engine.ignore import IgnoreRule, IgnoreRuleError, load_rules
 from gitward.kube import Connection, Discovery, KubeError, Writer
-from gitward.model import ApplicationSource, SpecError
 from gitward.model.sync import SyncSpecError
-from gitward.render import AppContext, Renderer, RenderError, RenderSettings, SourceTree, ValidationFailed
 
 IN_SYNC, DIFFERENT, FAILED = 0, 1, 2
 
 
 def diff(
-    local: Annotated[
-        Path,
-        typer.Option(
-            "--local",
-            help="The app's folder: plain manifests, a kustomization or a Helm chart.",
-            show_default=False,
-        ),
-    ],
-    app_name: Annotated[str, typer.Option("--app", help="The app's name (tracking ids, Helm release).")],
-    dest_namespace: Annotated[
-        str, typer.Option("--dest-namespace", help="Namespace for namespaced objects that name none.")
-    ],
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option(help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).", show_default=False),
-    ] = None,
-    context: Annotated[
-        str | None, typer.Option(help="Kubeconfig context (default: the current one).")
-    ] = None,
+    local: LocalDir,
+    app_name: AppName,
+    dest_namespace: DestNamespace,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
     recurse: Annotated[bool, typer.Option("--recurse", help="Plain manifests: include sub-folders.")] = False,
     ignore_differences: Annotated[
         Path | None,
@@ -69,7 +60,7 @@ def diff(
     if output not in ("", "json"):
         fail(f"--output {output!r}: only json is supported", FAILED)
     rules = _rules(ignore_differences)
-    objects = _render(local, app_name, dest_namespace, recurse, timeout)
+    objects = render_folder(local, app_name, dest_namespace, recurse, timeout, FAILED)
     try:
         results = asyncio.run(_compare(objects, app_name, dest_namespace, rules, kubeconfig, context))
     except (KubeError, SyncSpecError, IgnoreRuleError) as exc:
@@ -102,24 +93,6 @@ def _rules(path: Path | None) -> tuple[IgnoreRule, ...]:
         fail(f"{path}: {exc}", FAILED)
 
 
-def _render(folder: Path, app: str, namespace: str, recurse: bool, timeout: float) -> list[dict[str, Any]]:
-    if not folder.is_dir():
-        fail(f"--local {folder}: not a folder", FAILED)
-    spec: dict[str, Any] = {"repoURL": str(folder), "path": "", "targetRevision": "HEAD"}
-    if recurse:
-        spec["directory"] = {"recurse": True}
-    renderer = Renderer(render_tools(), RenderSettings(timeout=timeout))
-    try:
-        source = ApplicationSource.from_dict(spec)
-        return renderer.render(source, SourceTree(folder.resolve()), AppContext(app, namespace))
-    except ValidationFailed as failure:
-        for problem in failure.problems:
-            err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(FAILED) from None
-    except (SpecError, RenderError) as problem:
-        fail(str(problem), FAILED)
-
-
 async def _compare(
     objects: list[dict[str, Any]],
     app: str,
@@ -128,7 +101,7 @@ async def _compare(
     kubeconfig: Path | None,
     context: str | None,
 ) -> list[Comparison]:
-    async with Connection.from_kubeconfig(kubeconfig or _default_kubeconfig(), context) as connection:
+    async with Connection.from_kubeconfig(kubeconfig or default_kubeconfig(), context) as connection:
         discovery = Discovery(connection)
         writer = Writer(connection, discovery)
         try:
@@ -138,11 +111,6 @@ async def _compare(
                 raise
             raise KubeError(0, exc.reason, f"cannot reach {connection.server}: {exc}") from None
         return await Comparer(writer, ClusterLive(writer)).compare_all(desired, rules, app=app)
-
-
-def _default_kubeconfig() -> Path:
-    configured = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-    return Path(configured) if configured else Path.home() / ".kube" / "config"
 
 
 def _show(results: Sequence[Comparison]) -> None:

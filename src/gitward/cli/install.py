@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from gitward.cli.cluster_args import Context, Kubeconfig, default_kubeconfig
 from gitward.cli.output import fail
 from gitward.install import DEFAULT_IMAGE, DEFAULT_NAMESPACE, InstallOptions, manifests, to_yaml
 from gitward.install.crds import LABELS
@@ -47,13 +47,8 @@ def install(
     apply: Annotated[
         bool, typer.Option("--apply", help="Server-side apply to the cluster instead of printing.")
     ] = False,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option(help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).", show_default=False),
-    ] = None,
-    context: Annotated[
-        str | None, typer.Option(help="Kubeconfig context (default: the current one).")
-    ] = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
     output: Annotated[PrintFormat, typer.Option("--output", "-o", help="yaml or json.")] = PrintFormat.yaml,
 ) -> None:
     """Print the install manifests (pipe them to kubectl), or apply them with --apply."""
@@ -68,14 +63,9 @@ def install(
             sys.stdout.write(to_yaml(objects))
         return
     try:
-        asyncio.run(_apply(objects, kubeconfig or _default_kubeconfig(), context))
+        asyncio.run(_apply(objects, kubeconfig or default_kubeconfig(), context))
     except KubeError as exc:
         fail(str(exc))
-
-
-def _default_kubeconfig() -> Path:
-    configured = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-    return Path(configured) if configured else Path.home() / ".kube" / "config"
 
 
 async def _apply(objects: list[dict[str, Any]], kubeconfig: Path, context: str | None) -> None:

@@ -13,7 +13,6 @@ import asyncio
 import enum
 import json
 import re
-import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,9 +20,9 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from gitward.cli.cluster_args import tools
 from gitward.cli.output import err, fail
 from gitward.cli.repo import GitCache, KnownHosts, Password, SshKey, Token, Username, credentials_from
-from gitward.local import toolchain
 from gitward.model import ApplicationSource, SpecError, sources_from_spec
 from gitward.render import (
     AppContext,
@@ -31,7 +30,6 @@ from gitward.render import (
     RenderError,
     RenderSettings,
     SourceTree,
-    Tools,
     ValidationFailed,
 )
 from gitward.source import Credentials, RepoCache, SourceError
@@ -112,7 +110,7 @@ def render(
 ) -> None:
     """Print the rendered objects; on validation errors print each as file:line:col: message and exit 2."""
     credentials = credentials_from(username, password, token, ssh_key, known_hosts)
-    renderer = Renderer(_tools(), RenderSettings(timeout=timeout, allow_network=allow_network))
+    renderer = Renderer(tools(), RenderSettings(timeout=timeout, allow_network=allow_network))
     try:
         if app_file is not None:
             if target:
@@ -151,18 +149,6 @@ def render(
         sys.stdout.write(json.dumps(objects, indent=2) + "\n")
     else:
         sys.stdout.write(yaml.dump_all(objects, Dumper=yaml.CSafeDumper, sort_keys=False))
-
-
-def _tools() -> Tools:
-    """The toolchain's helm and kustomize when built (or overridden), else whatever PATH has."""
-
-    def locate(command: str) -> str:
-        built = toolchain.find(command)
-        if built.is_file():
-            return str(built)
-        return shutil.which(command) or ""
-
-    return Tools(helm=locate("helm"), kustomize=locate("kustomize"))
 
 
 def _parameter(text: str, force_string: bool) -> dict[str, Any]:

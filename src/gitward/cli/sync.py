@@ -9,46 +9,42 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from gitward.cli.cluster_args import (
+    AppName,
+    Context,
+    DestNamespace,
+    Kubeconfig,
+    LocalDir,
+    default_kubeconfig,
+    render_folder,
+)
 from gitward.cli.output import err, fail
-from gitward.cli.render import _tools as render_tools
 from gitward.engine import options as sync_options
 from gitward.engine.sync import SyncRequest
 from gitward.engine.sync import sync as run_sync
 from gitward.engine.sync_result import OperationPhase, SyncResult
 from gitward.engine.tracking import format_id
 from gitward.kube import Connection, Discovery, KubeError, Writer
-from gitward.model import ApplicationSource, SpecError
 from gitward.model.health import HealthStatus
 from gitward.model.resource import ResourceKey
 from gitward.model.sync import SyncSpecError
-from gitward.render import AppContext, Renderer, RenderError, RenderSettings, SourceTree, ValidationFailed
 
 SYNCED, FAILED, BAD_INPUT, NOT_HEALTHY = 0, 1, 2, 3
 
 
 def sync(
-    local: Annotated[
-        Path,
-        typer.Option(
-            "--local",
-            help="The app's folder: plain manifests, a kustomization or a Helm chart.",
-            show_default=False,
-        ),
-    ],
-    app_name: Annotated[str, typer.Option("--app", help="The app's name (tracking ids, Helm release).")],
-    dest_namespace: Annotated[
-        str, typer.Option("--dest-namespace", help="Namespace for namespaced objects that name none.")
-    ],
+    local: LocalDir,
+    app_name: AppName,
+    dest_namespace: DestNamespace,
     prune: Annotated[
         bool, typer.Option("--prune", help="Delete the app's objects the folder no longer declares.")
     ] = False,
@@ -67,13 +63,8 @@ def sync(
         bool, typer.Option("--allow-empty", help="Let an empty folder prune everything.")
     ] = False,
     recurse: Annotated[bool, typer.Option("--recurse", help="Plain manifests: include sub-folders.")] = False,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option(help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).", show_default=False),
-    ] = None,
-    context: Annotated[
-        str | None, typer.Option(help="Kubeconfig context (default: the current one).")
-    ] = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
     render_timeout: Annotated[float, typer.Option(help="Seconds a renderer may run.")] = 90.0,
     output: Annotated[
         str, typer.Option("--output", "-o", help="'json' for programs; default: a table.")
@@ -87,7 +78,7 @@ def sync(
         app_options = sync_options.parse(sync_option or [], where="--sync-option")
     except SyncSpecError as exc:
         fail(str(exc), BAD_INPUT)
-    objects = _render(local, app_name, dest_namespace, recurse, render_timeout)
+    objects = render_folder(local, app_name, dest_namespace, recurse, render_timeout, BAD_INPUT)
     request = SyncRequest(
         app=app_name,
         objects=objects,
@@ -123,24 +114,6 @@ def exit_code(result: SyncResult, *, waited: bool) -> int:
     return NOT_HEALTHY
 
 
-def _render(folder: Path, app: str, namespace: str, recurse: bool, timeout: float) -> list[dict[str, Any]]:
-    if not folder.is_dir():
-        fail(f"--local {folder}: not a folder", BAD_INPUT)
-    spec: dict[str, Any] = {"repoURL": str(folder), "path": "", "targetRevision": "HEAD"}
-    if recurse:
-        spec["directory"] = {"recurse": True}
-    try:
-        source = ApplicationSource.from_dict(spec)
-        renderer = Renderer(render_tools(), RenderSettings(timeout=timeout))
-        return renderer.render(source, SourceTree(folder.resolve()), AppContext(app, namespace))
-    except ValidationFailed as failure:
-        for problem in failure.problems:
-            err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
-        raise SystemExit(BAD_INPUT) from None
-    except (SpecError, RenderError) as problem:
-        fail(str(problem), BAD_INPUT)
-
-
 class _Progress:
     """Progress lines on stderr while the sync runs; a line repeated by a polling wait is shown once."""
 
@@ -154,14 +127,9 @@ class _Progress:
 
 
 async def _sync(request: SyncRequest, kubeconfig: Path | None, context: str | None) -> SyncResult:
-    async with Connection.from_kubeconfig(kubeconfig or _default_kubeconfig(), context) as connection:
+    async with Connection.from_kubeconfig(kubeconfig or default_kubeconfig(), context) as connection:
         writer = Writer(connection, Discovery(connection))
         return await run_sync(request, writer, progress=_Progress())
-
-
-def _default_kubeconfig() -> Path:
-    configured = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-    return Path(configured) if configured else Path.home() / ".kube" / "config"
 
 
 def _show(result: SyncResult) -> None:
