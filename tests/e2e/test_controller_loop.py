@@ -181,3 +181,36 @@ async def test_git_is_the_source_of_truth(
     await until(pruned, what="the ConfigMap removed from Git to be pruned")
     await until(lambda: app_status().get("sync", {}).get("revision") == third, what="status at the fix")
     assert not [c for c in app_status().get("conditions", []) if c["type"] == "ComparisonError"]
+
+
+async def test_ignored_differences_are_neither_healed_nor_reported(
+    cluster: Cluster, namespace: str, controller: Controller, repo: tuple[str, Upstream]
+) -> None:
+    url, _ = repo
+    target = f"shop-{secrets.token_hex(3)}"
+    cluster.kubectl("create", "namespace", target)
+    app = application(namespace, target, url)
+    # An autoscaler owns the replica count: Argo CD users say so with ignoreDifferences.
+    app["spec"]["ignoreDifferences"] = [
+        {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}
+    ]
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(app))
+
+    def sync_status() -> str:
+        found = cluster.get_json("applications.gitward.dev", "shop", "-n", namespace)
+        return str((found.get("status") or {}).get("sync", {}).get("status"))
+
+    await until(lambda: sync_status() == "Synced", what="the first sync")
+    comparer = controller.reconciler.comparer
+    before = comparer.dry_runs
+    cluster.kubectl("scale", "deployment", "web", "-n", target, "--replicas=5")
+
+    # The watch wakes the app and the changed Deployment is compared afresh (a new dry run);
+    # as in Argo CD, ignoreDifferences shapes the comparison, so selfHeal sees nothing to heal.
+    await until(lambda: comparer.dry_runs > before, what="the scaled Deployment to be compared")
+    # Two more finished passes: the one that compared it (and would have healed) is over.
+    passes = controller.triggers.counts["poll"]
+    await until(lambda: controller.triggers.counts["poll"] >= passes + 2, what="two more reconciles")
+    await until(lambda: sync_status() == "Synced", what="Synced despite the ignored field")
+    replicas = cluster.get_json("deployment", "web", "-n", target)["spec"]["replicas"]
+    assert replicas == 5, "an ignored field is not healed"

@@ -21,6 +21,7 @@ from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
 from gitward.engine.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
 from gitward.engine.health import aggregate, assess
+from gitward.engine.ignore import IgnoreRule, IgnoreRuleError, load_rules
 from gitward.engine.repo_credentials import load as load_credentials
 from gitward.engine.repo_credentials import match as match_credentials
 from gitward.engine.sync import sync
@@ -84,7 +85,9 @@ class Reconciler:
             return
         try:
             app = Application.from_dict(obj)
-        except (SpecError, ValueError) as problem:
+            # The model checked the entries' shape; the engine compiles their pointers and jq.
+            rules = load_rules(obj["spec"].get("ignoreDifferences") or [])
+        except (SpecError, IgnoreRuleError, ValueError) as problem:
             await self._fail(obj, "InvalidSpecError", str(problem))
             return
         destination = app.spec.destination
@@ -102,7 +105,7 @@ class Reconciler:
         except RenderError as problem:
             await self._fail(obj, "ComparisonError", str(problem))
             return
-        await self._compare_and_sync(obj, app, rendered)
+        await self._compare_and_sync(obj, app, rendered, rules)
 
     async def _get(self, name: str) -> dict[str, Any] | None:
         try:
@@ -139,12 +142,14 @@ class Reconciler:
         ]
         return Revisioned(revisions, objects)
 
-    async def _compare_and_sync(self, obj: dict[str, Any], app: Application, rendered: Revisioned) -> None:
+    async def _compare_and_sync(
+        self, obj: dict[str, Any], app: Application, rendered: Revisioned, rules: Sequence[IgnoreRule]
+    ) -> None:
         # Watch every kind the app declares now or deployed before: drift in either must wake us,
         # and prune needs the live copies of kinds that have left Git.
         await self.cache.ensure_all(_kinds(rendered.objects, obj))
         owner = tracking_app(app.namespace, app.name)
-        comparisons = await self.comparer.compare_all(rendered.objects, app=owner)
+        comparisons = await self.comparer.compare_all(rendered.objects, rules, app=owner)
         desired = {c.key for c in comparisons}
         extra = [o for o in self.cache.store.tracked_by(owner) if ResourceKey.of(o) not in desired]
         in_sync = all(c.status == SYNCED for c in comparisons) and not extra
@@ -175,6 +180,7 @@ class Reconciler:
                 prune=bool(requested.get("prune")) if operation else bool(automated and automated.prune),
                 dry_run=bool(requested.get("dryRun")),
                 allow_empty=bool(automated and automated.allow_empty),
+                ignore_rules=rules,
             )
             result = await sync(
                 request,
@@ -185,7 +191,7 @@ class Reconciler:
             if operation:
                 await self._clear_operation(obj)
             if result.phase is OperationPhase.succeeded and not result.dry_run:
-                comparisons = await self.comparer.compare_all(rendered.objects, app=owner)
+                comparisons = await self.comparer.compare_all(rendered.objects, rules, app=owner)
                 in_sync = all(c.status == SYNCED for c in comparisons)
                 await self.status.event(obj, "Synced", f"synced to {rendered.revision[:12]}")
             else:
