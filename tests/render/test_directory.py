@@ -7,23 +7,12 @@ import pytest
 
 from gitward.model import DirectorySource
 from gitward.render import Limits, ValidationFailed, render_directory
+from tests.render.conftest import names, write
 
 
 def cm(name: str, namespace: str = "") -> str:
     ns = f"\n  namespace: {namespace}" if namespace else ""
     return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}{ns}\n"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
-def names(objects: list[dict[str, object]]) -> list[str]:
-    return [o["metadata"]["name"] for o in objects]  # type: ignore[index]
 
 
 def problems(root: Path, path: str = "", spec: DirectorySource | None = None, **limits: int) -> list[str]:
