@@ -7,116 +7,18 @@ condition that names the file and line.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gitward.controller.run import Controller, ControllerSettings
-from gitward.controller.triggers import PollPolicy
-from gitward.install.crds import crds
-from gitward.kube.connection import Connection
-from gitward.local import toolchain
-from gitward.render import Tools
+from gitward.controller.run import Controller
+from tests.e2e.support import DEPLOYMENT, application, until
 from tests.helpers import Cluster
-from tests.source.servers import Upstream, git_daemon
+from tests.source.servers import Upstream
 
 pytestmark = pytest.mark.cluster
-
-CONFIG = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings
-data:
-  colour: {colour}
-"""
-
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: {replicas}
-  selector:
-    matchLabels: {{app: web}}
-  template:
-    metadata:
-      labels: {{app: web}}
-    spec:
-      containers:
-      - name: web
-        image: registry.example/web:1
-"""
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Iterator[tuple[str, Upstream]]:
-    served = tmp_path / "served"
-    served.mkdir()
-    upstream = Upstream(served / "shop")
-    upstream.commit(
-        {"deploy/config.yaml": CONFIG.format(colour="blue"), "deploy/web.yaml": DEPLOYMENT.format(replicas=2)}
-    )
-    with git_daemon(served) as prefix:
-        yield f"{prefix}/shop", upstream
-
-
-@pytest.fixture
-async def controller(
-    cluster: Cluster, connection: Connection, namespace: str, tmp_path: Path
-) -> AsyncIterator[Controller]:
-    cluster.kubectl(
-        "apply",
-        "--server-side",
-        "-f",
-        "-",
-        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": crds()}),
-    )
-    cluster.kubectl("wait", "--for=condition=Established", "crd/applications.gitward.dev", "--timeout=60s")
-    tools = Tools(helm=str(toolchain.find("helm")), kustomize=str(toolchain.find("kustomize")))
-    settings = ControllerSettings(
-        namespace=namespace,
-        workers=2,
-        poll=PollPolicy(interval=1.0, jitter=0.0),
-        leader_election=False,
-        tools=tools,
-        git_cache=tmp_path / "git",
-    )
-    running = Controller(connection, settings)
-    task = asyncio.create_task(running.run())
-    yield running
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-
-
-def application(namespace: str, destination: str, url: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "gitward.dev/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": "shop", "namespace": namespace},
-        "spec": {
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": destination},
-            "source": {"repoURL": url, "path": "deploy", "targetRevision": "main"},
-            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
-        },
-    }
-
-
-async def until(check: Any, timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    last = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = await asyncio.to_thread(check)
-        if last:
-            return last
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 async def test_git_is_the_source_of_truth(
