@@ -20,6 +20,24 @@ from gitward.local import toolchain
 from gitward.readonly import make_read_only
 from gitward.render import Renderer, RenderSettings, Tools
 
+# A Deployment whose selector and pod labels the label options can be checked against.
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+"""
+
 
 def _binary(command: str) -> str:
     path = toolchain.find(command)

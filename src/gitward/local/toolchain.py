@@ -147,6 +147,19 @@ TOOLS: tuple[Tool, ...] = (
 # What a local cluster runs; helm and kustomize are for rendering only.
 CLUSTER_TOOLS: tuple[Tool, ...] = tuple(t for t in TOOLS if t.name in ("kubernetes", "etcd", "kwok"))
 
+# Built only when something first asks for it (`ensure(tools=...)`), never by
+# `make toolchain`: an OCI registry serves Helm charts to the tests, nothing
+# else needs it, and a machine that never runs them should not pay the build.
+ON_DEMAND: tuple[Tool, ...] = (
+    Tool(
+        name="registry",
+        module="github.com/distribution/distribution/v3",
+        version="v3.1.2",
+        packages=("github.com/distribution/distribution/v3/cmd/registry",),
+        ldflags=("-X github.com/distribution/distribution/v3/version.version=v3.1.2",),
+    ),
+)
+
 
 class ToolchainError(RuntimeError):
     """A build step failed; the message names the tool and the step."""
@@ -161,10 +174,17 @@ def find(command: str) -> Path:
     override = os.environ.get("GITWARD_TOOL_" + command.upper().replace("-", "_"))
     if override:
         return Path(override)
-    for tool in TOOLS:
+    for tool in (*TOOLS, *ON_DEMAND):
         if command in tool.commands:
             return tool.path(command)
     raise KeyError(command)
+
+
+def on_demand(tool_name: str, progress: Progress | None = None) -> Tool:
+    """An ON_DEMAND tool, built now if it is not cached yet."""
+    tool = next(t for t in ON_DEMAND if t.name == tool_name)
+    ensure(progress, (tool,))
+    return tool
 
 
 def share(tool_name: str) -> Path:

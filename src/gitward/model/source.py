@@ -257,6 +257,13 @@ class KustomizeSource(_Fingerprinted):
     namespace: str = ""
     patches: tuple[dict[str, Any], ...] = ()
     components: tuple[str, ...] = ()
+    # A commonLabels/commonAnnotations key the kustomization already sets is replaced, not an error.
+    force_common_labels: bool = False
+    force_common_annotations: bool = False
+    # commonLabels on metadata only (kustomize `labels:` without selectors), and with
+    # labelIncludeTemplates also on pod templates.
+    label_without_selector: bool = False
+    label_include_templates: bool = False
 
     _KEYS = frozenset(
         {
@@ -269,6 +276,10 @@ class KustomizeSource(_Fingerprinted):
             "namespace",
             "patches",
             "components",
+            "forceCommonLabels",
+            "forceCommonAnnotations",
+            "labelWithoutSelector",
+            "labelIncludeTemplates",
         }
     )
 
@@ -278,6 +289,11 @@ class KustomizeSource(_Fingerprinted):
         _check_keys(d, cls._KEYS, where)
         replicas = _list(d, "replicas", where)
         patches = _list(d, "patches", where)
+        without_selector = _bool(d, "labelWithoutSelector", where)
+        include_templates = _bool(d, "labelIncludeTemplates", where)
+        if include_templates and not without_selector:
+            # kustomize refuses --include-templates alone; say so before any render.
+            raise SpecError(f"{where}.labelIncludeTemplates: needs labelWithoutSelector: true")
         return cls(
             name_prefix=_str(d, "namePrefix", where),
             name_suffix=_str(d, "nameSuffix", where),
@@ -290,6 +306,10 @@ class KustomizeSource(_Fingerprinted):
             namespace=_str(d, "namespace", where),
             patches=tuple(_patch(p, f"{where}.patches[{i}]") for i, p in enumerate(patches)),
             components=_str_list(d, "components", where),
+            force_common_labels=_bool(d, "forceCommonLabels", where),
+            force_common_annotations=_bool(d, "forceCommonAnnotations", where),
+            label_without_selector=without_selector,
+            label_include_templates=include_templates,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -304,6 +324,10 @@ class KustomizeSource(_Fingerprinted):
                 "namespace": self.namespace,
                 "patches": list(self.patches),
                 "components": list(self.components),
+                "forceCommonLabels": self.force_common_labels,
+                "forceCommonAnnotations": self.force_common_annotations,
+                "labelWithoutSelector": self.label_without_selector,
+                "labelIncludeTemplates": self.label_include_templates,
             }
         )
 

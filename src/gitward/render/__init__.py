@@ -10,6 +10,7 @@ from gitward.render.directory import DEFAULT_MAX_FILE_BYTES, Limits, render_dire
 from gitward.render.documents import DEFAULT_MAX_EXPANDED_NODES
 from gitward.render.kustomize import KUSTOMIZATION_FILES
 from gitward.render.problems import Problem, ValidationFailed
+from gitward.render.pull import ChartAccess
 from gitward.render.renderer import AppContext, Renderer, RenderSettings, SourceTree
 from gitward.render.tools import RenderError, RendererUnavailable, ToolRunner, Tools
 
@@ -18,6 +19,7 @@ __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
     "KUSTOMIZATION_FILES",
     "AppContext",
+    "ChartAccess",
     "Limits",
     "Problem",
     "RenderCache",

@@ -77,6 +77,14 @@ class RenderCache:
         text = json.dumps([[p.file, p.line, p.column, p.message] for p in failure.problems])
         self._store(key, _Entry(text, failed=True))
 
+    def discard(self, repo_url: str, revision: str) -> int:
+        """Forget what one commit (or chart version) of a repository rendered to: a hard refresh."""
+        with self._lock:
+            keys = [k for k in self._entries if k.repo_url == repo_url and k.revision == revision]
+            for key in keys:
+                self._bytes -= len(self._entries.pop(key).text)
+        return len(keys)
+
     def _store(self, key: RenderKey, entry: _Entry) -> None:
         size = len(entry.text)
         if size > self.max_bytes:

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from gitward.model import HelmSource
-from gitward.render.charts import chart_folder, store_chart
+from gitward.render import pull
 from gitward.render.documents import read_documents
 from gitward.render.job import Job
 from gitward.render.problems import Problem, ValidationFailed
-from gitward.render.tools import Completed, RenderError, secretish
+from gitward.render.tools import Completed, secretish
 from gitward.render.trees import escaping_links, resolve_within, shadow, shown
 from gitward.render.validate import (
     Origin,
@@ -364,32 +364,5 @@ def _template_failure(
     return ValidationFailed([Problem(where, 0, 0, f"helm template failed: {message}")])
 
 
-# Charts from Helm repositories -----------------------------------------------------------------
-
-_EXACT = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-
-
-def exact_version(revision: str) -> bool:
-    """Whether a chart version names one release (cacheable forever) rather than a range."""
-    return bool(_EXACT.match(revision.strip()))
-
-
-def pull_chart(job: Job, charts: Path, repo_url: str, chart: str, version: str) -> tuple[Path, str]:
-    """The chart folder (read-only, cached by URL, chart and exact version) and its version.
-
-    An exact version already pulled costs nothing; otherwise `helm pull --repo`
-    (which also resolves a version range against the repository's index).
-    """
-    if exact_version(version):
-        cached = chart_folder(charts, repo_url, chart, version.lstrip("v"))
-        if cached is not None:
-            return cached
-    into = job.scratch / "pull"
-    into.mkdir()
-    args = ["pull", chart, "--repo", repo_url, "--untar", "--untardir", str(into)]
-    if version and version != "HEAD":
-        args += ["--version", version]
-    completed = job.run("helm", args, cwd=job.scratch, where=f"{repo_url} {chart}", what="helm pull")
-    if completed.returncode != 0:
-        raise RenderError(f"cannot pull chart {chart} {version} from {repo_url}: {job.message(completed)}")
-    return store_chart(charts, repo_url, chart, into)
+# Kept importable from here for callers that predate gitward.render.pull.
+exact_version = pull.exact_version

@@ -348,10 +348,21 @@ def _apply_options(job: Job, folder: Path, kfile: Path, spec: KustomizeSource, w
     if spec.replicas:
         edits.append(("replicas", ["set", "replicas", *(f"{r.name}={r.count}" for r in spec.replicas)]))
     if spec.common_labels:
-        edits.append(("commonLabels", ["add", "label", *(f"{k}:{v}" for k, v in spec.common_labels.items())]))
+        flags = [
+            flag
+            for on, flag in (
+                (spec.force_common_labels, "--force"),
+                (spec.label_without_selector, "--without-selector"),
+                (spec.label_include_templates, "--include-templates"),
+            )
+            if on
+        ]
+        pairs = (f"{k}:{v}" for k, v in spec.common_labels.items())
+        edits.append(("commonLabels", ["add", "label", *flags, *pairs]))
     if spec.common_annotations:
         pairs = (f"{k}:{v}" for k, v in spec.common_annotations.items())
-        edits.append(("commonAnnotations", ["add", "annotation", *pairs]))
+        force = ["--force"] if spec.force_common_annotations else []
+        edits.append(("commonAnnotations", ["add", "annotation", *force, *pairs]))
     if spec.namespace:
         edits.append(("namespace", ["set", "namespace", "--", spec.namespace]))
     for field, args in edits:

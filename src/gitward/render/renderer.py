@@ -36,10 +36,11 @@ from gitward.model import ApplicationSource, HelmSource, ResourceKey, SourceType
 from gitward.render.cache import RenderCache, RenderKey
 from gitward.render.charts import default_charts_dir
 from gitward.render.directory import render_directory
-from gitward.render.helm import Release, exact_version, pull_chart, render_helm
+from gitward.render.helm import Release, render_helm
 from gitward.render.job import Job
 from gitward.render.kustomize import kustomization_file, render_kustomize
 from gitward.render.problems import Problem, ValidationFailed
+from gitward.render.pull import ChartAccess, exact_version, pull_chart
 from gitward.render.tools import ToolRunner, Tools
 from gitward.render.trees import inside
 from gitward.render.validate import Limits
@@ -64,6 +65,9 @@ class AppContext:
     namespace: str = ""  # the destination namespace: Helm's --namespace unless helm.namespace is set
     kube_version: str = ""  # the destination cluster's version, for Helm's .Capabilities
     api_versions: tuple[str, ...] = ()
+    # How to reach the chart repositories of `chart` sources, by repoURL (from repository Secrets).
+    # Not part of the render cache key: a chart version is the same whoever pulled it.
+    chart_access: Mapping[str, ChartAccess] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -295,7 +299,12 @@ class Renderer:
             if source.chart:
                 charts = settings.charts_dir or default_charts_dir()
                 folder, _version = pull_chart(
-                    job, charts, source.repo_url, source.chart, source.target_revision
+                    job,
+                    charts,
+                    source.repo_url,
+                    source.chart,
+                    source.target_revision,
+                    app.chart_access.get(source.repo_url),
                 )
                 placed = render_helm(
                     job,

@@ -187,7 +187,7 @@ def sandbox_env(scratch: Path, *, network: bool, helm: bool = False) -> dict[str
     if helm:
         env.update(
             HELM_CACHE_HOME=str(scratch / "helm" / "cache"),
-            HELM_CONFIG_HOME=str(scratch / "helm" / "config"),
+            HELM_CONFIG_HOME=str(helm_config_home(scratch)),
             HELM_DATA_HOME=str(scratch / "helm" / "data"),
             HELM_NO_PLUGINS="1",
         )
@@ -203,6 +203,11 @@ def sandbox_env(scratch: Path, *, network: bool, helm: bool = False) -> dict[str
         # A protocol list naming no real protocol: git may neither clone nor fetch anything.
         env["GIT_ALLOW_PROTOCOL"] = "none"
     return env
+
+
+def helm_config_home(scratch: Path) -> Path:
+    """helm's HELM_CONFIG_HOME in a render's scratch folder (repository and registry logins go there)."""
+    return scratch / "helm" / "config"
 
 
 _BACKTICKED = re.compile(r"`[^`]*`", re.DOTALL)

@@ -5,6 +5,7 @@ from gitward.source.credentials import Credentials, redact_url
 from gitward.source.errors import (
     AuthenticationError,
     GitError,
+    HostKeyError,
     RepositoryNotFound,
     RepositoryUnreachable,
     RevisionNotFound,
@@ -19,6 +20,7 @@ __all__ = [
     "ConstraintError",
     "Credentials",
     "GitError",
+    "HostKeyError",
     "RepoCache",
     "RepositoryNotFound",
     "RepositoryUnreachable",

@@ -77,8 +77,11 @@ class RepoCache:
         *,
         credentials: Credentials | None = None,
         refresh: bool = True,
+        max_age: float = 0.0,
     ) -> Resolution:
         """The commit `revision` names, after a (coalesced) fetch unless refresh=False.
+
+        `max_age`: a fetch that started at most that many seconds ago will do (see Mirror.refresh).
 
         On failure the SourceError carries `last_sha`, which stays checkout-able.
         """
@@ -87,7 +90,7 @@ class RepoCache:
         memo = (mirror_key(url), revision)
         previous = self._last.get(memo)
         try:
-            sha, ref = await self._lookup(mirror, revision, refresh)
+            sha, ref = await self._lookup(mirror, revision, refresh, max_age)
         except SourceError as problem:
             problem.revision = revision
             problem.last_sha = previous
@@ -98,14 +101,16 @@ class RepoCache:
             forced = not await self._is_ancestor(mirror, previous, sha)
         return Resolution(sha, revision, ref, previous, forced)
 
-    async def _lookup(self, mirror: Mirror, revision: str, refresh: bool) -> tuple[str, str]:
+    async def _lookup(
+        self, mirror: Mirror, revision: str, refresh: bool, max_age: float = 0.0
+    ) -> tuple[str, str]:
         if _HEX.match(revision):
             # A commit we already hold never changes: no fetch needed.
             known = await mirror.commit(revision)
             if known:
                 return known, ""
         if refresh:
-            await mirror.refresh()
+            await mirror.refresh(max_age)
         refs = await mirror.refs()
         if revision == "HEAD":
             if REMOTE_HEAD in refs:

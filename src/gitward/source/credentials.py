@@ -47,6 +47,8 @@ def redact_url(url: str) -> str:
         return url
     if not parts.netloc or "@" not in parts.netloc:
         return url
+    if parts.scheme == "ssh" and ":" not in parts.netloc.rpartition("@")[0]:
+        return url  # ssh://git@host: the user is an account name, not a secret
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, f"********@{host}", parts.path, parts.query, parts.fragment))
 
@@ -70,42 +72,52 @@ def base_environment() -> dict[str, str]:
 def git_environment(url: str, credentials: Credentials | None) -> Iterator[dict[str, str]]:
     """The environment for one git run against `url`; temporary key files live only inside the block."""
     env = base_environment()
-    config: list[tuple[str, str]] = []
-    if credentials is None:
-        yield env
+    if _is_ssh(url):
+        # Even without credentials: ssh must never fall back on the user's keys, agent or prompts.
+        with _ssh_command(credentials) as command:
+            env["GIT_SSH_COMMAND"] = command
+            yield env
         return
-    scheme = urlsplit(url).scheme
-    if scheme in ("http", "https"):
+    if credentials is not None and urlsplit(url).scheme in ("http", "https"):
         header = _auth_header(credentials)
         if header:
             # Scoped to the repository's origin, so a redirect elsewhere never receives it.
             parts = urlsplit(url)
             origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/"
-            config.append((f"http.{origin}.extraHeader", header))
-        _add_config(env, config)
-        yield env
-        return
-    if credentials.ssh_private_key and _is_ssh(url):
-        with tempfile.TemporaryDirectory(prefix="gitward-ssh-") as folder:
-            key = Path(folder) / "key"
-            known = Path(folder) / "known_hosts"
-            _write_private(key, credentials.ssh_private_key.rstrip("\n") + "\n")
-            _write_private(known, credentials.ssh_known_hosts)
-            env["GIT_SSH_COMMAND"] = " ".join(
-                [
-                    "ssh",
-                    "-i",
-                    shlex.quote(str(key)),
-                    "-o IdentitiesOnly=yes",
-                    "-o BatchMode=yes",
-                    "-o StrictHostKeyChecking=yes",
-                    f"-o UserKnownHostsFile={shlex.quote(str(known))}",
-                    "-F /dev/null",
-                ]
-            )
-            yield env
-        return
+            _add_config(env, [(f"http.{origin}.extraHeader", header)])
     yield env
+
+
+@contextlib.contextmanager
+def _ssh_command(credentials: Credentials | None) -> Iterator[str]:
+    """ssh as gitward runs it: only the given key and known hosts, never the user's ~/.ssh or agent.
+
+    The key and known hosts are files in a private temporary folder that exists
+    only while git runs; the command line names the files, never their contents.
+    """
+    key_text = credentials.ssh_private_key if credentials else ""
+    known_text = credentials.ssh_known_hosts if credentials else ""
+    with tempfile.TemporaryDirectory(prefix="gitward-ssh-") as folder:
+        known = Path(folder) / "known_hosts"
+        _write_private(known, known_text)
+        if key_text:
+            key = Path(folder) / "key"
+            _write_private(key, key_text.rstrip("\n") + "\n")
+            identity = f"-i {shlex.quote(str(key))} -o IdentitiesOnly=yes"
+        else:
+            identity = "-o IdentityFile=none -o IdentitiesOnly=yes"
+        yield " ".join(
+            [
+                "ssh",
+                "-F /dev/null",
+                identity,
+                "-o IdentityAgent=none",
+                "-o BatchMode=yes",
+                "-o StrictHostKeyChecking=yes",
+                f"-o UserKnownHostsFile={shlex.quote(str(known))}",
+                "-o GlobalKnownHostsFile=/dev/null",
+            ]
+        )
 
 
 def _auth_header(credentials: Credentials) -> str:

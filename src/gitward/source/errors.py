@@ -32,6 +32,12 @@ class AuthenticationError(SourceError):
     reason = "AuthenticationFailed"
 
 
+class HostKeyError(AuthenticationError):
+    """The ssh server's host key is not among (or differs from) the known hosts given for it."""
+
+    reason = "HostKeyVerificationFailed"
+
+
 class RepositoryNotFound(SourceError):
     reason = "RepositoryNotFound"
 

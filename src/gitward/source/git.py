@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from gitward.source.credentials import Credentials, redact_url
 from gitward.source.errors import (
     AuthenticationError,
     GitError,
+    HostKeyError,
     RepositoryNotFound,
     RepositoryUnreachable,
     SourceError,
@@ -22,6 +24,7 @@ _AUTH = (
     "access denied",
     "permission denied",
     "http basic: access denied",
+    "permission denied (publickey",
     "the requested url returned error: 401",
     "the requested url returned error: 403",
     "host key verification failed",
@@ -41,9 +44,16 @@ _UNREACHABLE = (
     "unable to connect",
     "could not connect",
     "the remote end hung up",
+    # A connection cut in the middle of a fetch (seen when a server went away mid-transfer).
+    "expected flush after ref listing",
+    "early eof",
+    "unexpected disconnect",
     "operation timed out",
     "ssl",
 )
+
+# git's global options whose value is the next argument.
+_VALUED_OPTIONS = frozenset({"--git-dir", "--work-tree", "-C", "-c"})
 
 
 class GitRunner:
@@ -64,7 +74,9 @@ class GitRunner:
         revision: str = "",
         timeout: float = 300.0,
     ) -> bytes:
-        subcommand = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+        # Not the value of `--git-dir PATH` (the mirror's folder would name the failure otherwise).
+        words = [a for i, a in enumerate(args) if i == 0 or args[i - 1] not in _VALUED_OPTIONS]
+        subcommand = next((a for a in words if not a.startswith("-") and "=" not in a), "")
         self.calls[subcommand] = self.calls.get(subcommand, 0) + 1
         process = await asyncio.create_subprocess_exec(
             self.git,
@@ -84,6 +96,10 @@ class GitRunner:
                 url=url,
                 revision=revision,
             ) from None
+        except asyncio.CancelledError:
+            # A cancelled caller (a stopping controller) must not leave git running on its own.
+            process.kill()
+            raise
         if process.returncode != 0:
             raise classify(err.decode(errors="replace"), url, credentials, subcommand, revision)
         return out
@@ -99,9 +115,18 @@ def classify(
     text = text.replace(url, redact_url(url))
     lowered = text.lower()
     shown = redact_url(url)
-    last_line = text.splitlines()[-1] if text else "no output"
+    last_line = _detail(text)
     kind: type[SourceError]
     # git daemon says "access denied or repository not exported" for a path it does not serve.
+    if "host key verification failed" in lowered:
+        changed = "has changed" in lowered or "identification has changed" in lowered
+        summary = (
+            f"the host key of {ssh_host(url)} {'does not match' if changed else 'is not in'} the known hosts"
+            f" given for {shown} (strict host key checking)"
+        )
+        if credentials is None:
+            summary += " (no credentials were given for this repository)"
+        return HostKeyError(summary, url=url, revision=revision)
     if "not exported" in lowered:
         kind, summary = RepositoryNotFound, f"repository {shown} not found"
     elif any(marker in lowered for marker in _AUTH):
@@ -115,3 +140,27 @@ def classify(
     else:
         kind, summary = GitError, f"git {subcommand} on {shown} failed"
     return kind(f"{summary}: {last_line}", url=url, revision=revision)
+
+
+# What git adds after every ssh failure; the line before it says what went wrong.
+_BOILERPLATE = (
+    "fatal: could not read from remote repository.",
+    "please make sure you have the correct access rights",
+    "and the repository exists.",
+)
+
+
+def _detail(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines()]
+    useful = [line for line in lines if line and line.lower() not in _BOILERPLATE]
+    return useful[-1] if useful else "no output"
+
+
+def ssh_host(url: str) -> str:
+    """`[host]:port` or `host`, as ssh names a server in known_hosts."""
+    if url.startswith("ssh://"):
+        netloc = urlsplit(url).netloc.rpartition("@")[2]
+        host, _, port = netloc.partition(":") if not netloc.startswith("[") else netloc.partition("]:")
+        host = host.strip("[]")
+        return f"[{host}]:{port}" if port and port != "22" else host
+    return url.split(":", 1)[0].rpartition("@")[2]

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gitward.source.credentials import Credentials, git_environment
+from prometheus_client import Histogram
+
+from gitward.source.credentials import Credentials, git_environment, redact_url
 from gitward.source.errors import SourceError
 from gitward.source.git import GitRunner
 
@@ -25,6 +27,13 @@ from gitward.source.git import GitRunner
 _REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+HEAD:refs/gitward/remote-head")
 REMOTE_HEAD = "refs/gitward/remote-head"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Served by the controller's /metrics; defined here because only this module sees a fetch happen.
+FETCH_SECONDS = Histogram(
+    "gitward_git_fetch_duration_seconds",
+    "Duration of one git fetch into a repository mirror.",
+    ["repo"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
 
 
 def normalize_url(url: str) -> str:
@@ -53,6 +62,8 @@ class Mirror:
         self._next: asyncio.Future[None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._commits: dict[str, str] = {}
+        # Event-loop time at which the last successful fetch started (see refresh's max_age).
+        self._fetched_at: float | None = None
 
     @contextlib.contextmanager
     def environment(self) -> Iterator[dict[str, str]]:
@@ -69,8 +80,16 @@ class Mirror:
                 revision=revision,
             )
 
-    async def refresh(self) -> None:
-        """Fetch, sharing the fetch with every caller that asks before it starts."""
+    async def refresh(self, max_age: float = 0.0) -> None:
+        """Fetch, sharing the fetch with every caller that asks before it starts.
+
+        With `max_age`, a successful fetch that started at most that many seconds ago is
+        enough: a thousand apps of one repository polled in turn then cost a fetch every
+        `max_age` seconds rather than one each.
+        """
+        now = asyncio.get_running_loop().time()
+        if max_age > 0 and self._fetched_at is not None and now - self._fetched_at <= max_age:
+            return
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
         waiter = self._next
@@ -84,7 +103,9 @@ class Mirror:
             waiter, self._next = self._next, None
             try:
                 async with self.lock:
+                    started = asyncio.get_running_loop().time()
                     await self._fetch()
+                    self._fetched_at = started
             except asyncio.CancelledError:
                 waiter.cancel()
                 raise
@@ -97,7 +118,10 @@ class Mirror:
     async def _fetch(self) -> None:
         if not (self.folder / "HEAD").exists():
             await self._create()
-        await self.git("fetch", "--quiet", "--prune", "--no-tags", "--filter=blob:none", "origin", *_REFSPECS)
+        with FETCH_SECONDS.labels(redact_url(self.url)).time():
+            await self.git(
+                "fetch", "--quiet", "--prune", "--no-tags", "--filter=blob:none", "origin", *_REFSPECS
+            )
         self._refs = None
 
     async def _create(self) -> None:
