@@ -92,3 +92,33 @@ def test_what_waits_for_infrastructure_is_progressing(cluster: Cluster, namespac
     # No cloud controller and no provisioner here: both stay waiting, which must not read as broken.
     assert health_of(cluster, "service", "lb", namespace) is HealthStatus.progressing
     assert health_of(cluster, "pvc", "data", namespace) is HealthStatus.progressing
+
+
+def test_a_pod_whose_image_cannot_be_pulled_is_degraded_with_the_reason(
+    cluster: Cluster, namespace: str
+) -> None:
+    # The local cluster's kwok fails every image tagged `:fail` (gitward.local.components).
+    for name, image in (("broken", "registry.example/app:fail"), ("fine", "registry.example/app:1")):
+        apply(
+            cluster,
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"containers": [{"name": "app", "image": image}]},
+            },
+        )
+
+    def verdict(name: str) -> Any:
+        return assess(cluster.get_json("pod", name, "-n", namespace))
+
+    broken = eventually(
+        lambda: (v := verdict("broken")) and v.status is HealthStatus.degraded and v, 60, "broken Degraded"
+    )
+    assert "ImagePullBackOff" in broken.message
+    assert "registry.example/app:fail" in broken.message
+    eventually(lambda: verdict("fine").status is HealthStatus.healthy, 60, "fine Healthy")
+    # The failure is a steady state, not a passing stage: the pod never turns Ready.
+    pod = cluster.get_json("pod", "broken", "-n", namespace)
+    assert pod["status"]["phase"] == "Pending"
+    assert verdict("broken").status is HealthStatus.degraded

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import Cluster
+from tests.helpers import Cluster, eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -120,9 +120,10 @@ def test_an_object_the_server_refuses_fails_the_sync(
 
 def test_a_degraded_rollout_exits_3_with_the_reason(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
     docs = list(yaml.safe_load_all(GUESTBOOK))
-    # No node matches, so no pod ever runs, and the rollout misses its one-second deadline.
+    # The local cluster's kwok fails images tagged `:fail`: the pod never becomes
+    # Ready, and the rollout misses its one-second deadline.
     docs[0]["spec"]["progressDeadlineSeconds"] = 1
-    docs[0]["spec"]["template"]["spec"]["nodeSelector"] = {"gitward.dev/no-such-node": "true"}
+    docs[0]["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example/guestbook:fail"
     folder = write(tmp_path / "app", "app.yaml", yaml.safe_dump_all(docs))
 
     result = gitward_sync(cluster, folder, f"cli-{namespace}", namespace, "-o", "json")
@@ -132,6 +133,18 @@ def test_a_degraded_rollout_exits_3_with_the_reason(cluster: Cluster, namespace:
     assert report["phase"] == "Succeeded"
     assert report["health"]["status"] == "Degraded"
     assert "timed out progressing" in report["health"]["message"]
+    # The Deployment's own status does not say why; its pod does, and the report repeats it.
+    assert (
+        'ImagePullBackOff: Back-off pulling image "registry.example/guestbook:fail"'
+        in (report["health"]["message"])
+    )
+
+    def waiting() -> list[str]:
+        pods = cluster.get_json("pods", "-n", namespace, "-l", "app=guestbook")["items"]
+        statuses = [c for p in pods for c in p["status"].get("containerStatuses", [])]
+        return [c["state"].get("waiting", {}).get("reason", "") for c in statuses]
+
+    eventually(lambda: waiting() == ["ImagePullBackOff"], 30, "the pod waiting in ImagePullBackOff")
 
 
 def test_dry_run_shows_what_would_change_and_writes_nothing(

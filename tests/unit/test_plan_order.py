@@ -10,8 +10,19 @@ from hypothesis import strategies as st
 
 from gitward.engine.options import parse
 from gitward.engine.plan import plan
+from gitward.engine.prune import interleave, prune_plan
 from gitward.model.resource import ResourceKey
-from gitward.model.sync import DeletePolicy, HookType, Phase, PlannedStep, PropagationPolicy, SyncSpecError
+from gitward.model.sync import (
+    DeletePolicy,
+    HookType,
+    Phase,
+    PlannedStep,
+    PropagationPolicy,
+    PrunePlan,
+    PruneStep,
+    SyncSpecError,
+    Wave,
+)
 
 API_VERSIONS = {
     "Deployment": "apps/v1",
@@ -377,3 +388,90 @@ def test_a_namespace_in_the_plan_never_comes_after_an_object_in_it(objects: list
     for i, step in enumerate(steps):
         if step.key.namespace in created:
             assert created[step.key.namespace] < i
+
+
+def _prune_step(wave: int, name: str, *, last: bool = False) -> PruneStep:
+    key = ResourceKey("", "ConfigMap", "shop", name)
+    return PruneStep(key=key, wave=wave, propagation=PropagationPolicy.foreground, uid=None, prune_last=last)
+
+
+def _stages(objects: list[dict[str, Any]], pruned: list[dict[str, Any]]) -> list[str]:
+    """The order a sync runs: `apply <phase> <wave>` or `prune <names>`."""
+    live = [
+        {
+            **o,
+            "metadata": {
+                **o["metadata"],
+                "annotations": {
+                    **o["metadata"]["annotations"],
+                    "gitward.dev/tracking-id": f"app:/ConfigMap:shop/{o['metadata']['name']}",
+                },
+            },
+        }
+        for o in pruned
+    ]
+    decided = prune_plan("app", [ResourceKey.of(o) for o in objects], live)
+    out = []
+    for stage in interleave(plan(objects).waves, decided):
+        if isinstance(stage, Wave):
+            out.append(f"apply {stage.phase} {stage.number}")
+        else:
+            out.append("prune " + ",".join(s.key.name for s in stage))
+    return out
+
+
+def test_prunes_take_the_place_of_their_wave_in_reverse_before_that_waves_applies() -> None:
+    wave = "gitward.dev/sync-wave"
+    objects = [obj("ConfigMap", f"keep{n}", **{wave: str(n)}) for n in (0, 1, 2, 3)]
+    pruned = [obj("ConfigMap", f"old{n}", **{wave: str(n)}) for n in (0, 1, 3)]
+
+    # Prune waves 0, 1, 3 reversed: wave 3's object goes at 0, wave 1's stays at 1, wave 0's at 3.
+    assert _stages(objects, pruned) == [
+        "prune old3",
+        "apply Sync 0",
+        "prune old1",
+        "apply Sync 1",
+        "apply Sync 2",
+        "prune old0",
+        "apply Sync 3",
+    ]
+
+
+def test_prune_last_runs_after_every_sync_wave_and_everything_before_post_sync() -> None:
+    wave = "gitward.dev/sync-wave"
+    objects = [
+        obj("ConfigMap", "a", **{wave: "0"}),
+        obj("ConfigMap", "b", **{wave: "1"}),
+        obj("Job", "smoke", **{"gitward.dev/hook": "PostSync"}),
+        obj("Job", "migrate", **{"gitward.dev/hook": "PreSync"}),
+    ]
+    pruned = [
+        obj("ConfigMap", "late", **{wave: "5"}),
+        obj("ConfigMap", "last", **{wave: "-3", "gitward.dev/sync-options": "PruneLast=true"}),
+    ]
+
+    assert _stages(objects, pruned) == [
+        "apply PreSync 0",
+        "apply Sync 0",
+        "apply Sync 1",
+        "prune late",
+        "prune last",
+        "apply PostSync 0",
+    ]
+
+
+def test_without_sync_waves_prunes_still_follow_pre_sync_hooks() -> None:
+    objects = [obj("Job", "migrate", **{"gitward.dev/hook": "PreSync"})]
+    pruned = [obj("ConfigMap", "old")]
+
+    assert _stages(objects, pruned) == ["apply PreSync 0", "prune old"]
+
+
+def test_interleave_keeps_every_wave_and_group_once() -> None:
+    groups = ((_prune_step(4, "d"),), (_prune_step(2, "b"),), (_prune_step(0, "z", last=True),))
+    waves = plan([obj("ConfigMap", "a", **{"gitward.dev/sync-wave": str(n)}) for n in (1,)]).waves
+
+    stages = interleave(waves, PrunePlan(groups=groups))
+
+    assert len(stages) == len(waves) + len(groups)
+    assert stages[-1] == groups[-1]

@@ -23,8 +23,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gitward.engine.compare import desired_hash
+from gitward.engine.diff import desired_hash
 from gitward.model.resource import ResourceKey
+from gitward.model.sync import PlannedStep
 
 
 def project(obj: Any, shape: Any) -> Any:
@@ -150,3 +151,13 @@ def declared_unchanged(desired: Mapping[str, Any], live: Mapping[str, Any] | Non
         return False  # never applied by us, or under another version: let the dry run decide
     fields = ours[0].get("fieldsV1")
     return isinstance(fields, Mapping) and _declares(fields, desired)
+
+
+def known_unchanged(
+    memo: AppliedMemo, step: PlannedStep, live: Mapping[str, Any] | None, manager: str
+) -> bool:
+    """Either proof, for one planned object."""
+    if memo.unchanged(step.obj, live):
+        return True
+    # That proof reads gitward's server-side Apply entry; a client-side apply writes none.
+    return step.options.server_side_apply and declared_unchanged(step.obj, live, manager)

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gitward.engine import tracking
-from gitward.engine.diff import normalize, unified
+from gitward.engine import client_apply, tracking
+from gitward.engine import options as sync_options
+from gitward.engine.diff import desired_hash, normalize, unified
 from gitward.engine.ignore import IgnoreRule, IgnoreRuleError, apply_rules
 from gitward.kube import Discovery, KubeError, UnknownKind, WatchCache, Writer
 from gitward.model.resource import ResourceKey
+from gitward.model.sync import SyncOptions, SyncSpecError
 
 SYNCED = "Synced"
 OUT_OF_SYNC = "OutOfSync"
@@ -87,11 +87,6 @@ class WatchedLive:
         return self.cache.store.get(ResourceKey.of(desired))
 
 
-def desired_hash(obj: Mapping[str, Any]) -> str:
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 class Comparer:
     """Compares desired objects with the cluster; one per cluster, shared by every app on it.
 
@@ -107,9 +102,13 @@ class Comparer:
         *,
         concurrency: int = 20,
         cache_size: int = 20_000,
+        dry_run_creates: bool = True,
     ) -> None:
         self.writer = writer
         self.live = live
+        # False: an object that does not exist yet is OutOfSync without asking the server what it
+        # would become (a controller's sync dry-runs it anyway before creating it).
+        self.dry_run_creates = dry_run_creates
         self.dry_runs = 0
         self.cache_hits = 0
         self.refetches = 0
@@ -122,23 +121,41 @@ class Comparer:
         desired: Iterable[Mapping[str, Any]],
         rules: Sequence[IgnoreRule] = (),
         app: str | None = None,
+        options: SyncOptions | None = None,
     ) -> list[Comparison]:
-        """Every object compared, concurrently; with `app`, each is stamped with its tracking id first."""
+        """Every object compared, concurrently; with `app`, each is stamped with its tracking id first.
+
+        `options` (the app's syncOptions) and each object's annotation say whether it is applied
+        client-side (ServerSideApply=false), which changes what a sync would remove.
+        """
         objects = [tracking.stamp(obj, app) if app is not None else obj for obj in desired]
         pending = _defined_kinds(objects)
-        return list(await asyncio.gather(*(self.compare(obj, rules, pending) for obj in objects)))
+        app_options = options if options is not None else SyncOptions()
+        return list(
+            await asyncio.gather(
+                *(
+                    self.compare(obj, rules, pending, client_side=_client_side(obj, app_options))
+                    for obj in objects
+                )
+            )
+        )
 
     async def compare(
         self,
         desired: Mapping[str, Any],
         rules: Sequence[IgnoreRule] = (),
         pending_kinds: frozenset[tuple[str, str]] = frozenset(),
+        *,
+        client_side: bool = False,
     ) -> Comparison:
-        """One object. `pending_kinds` are (group, kind) pairs a CRD in the same set is about to define."""
+        """One object. `pending_kinds` are (group, kind) pairs a CRD in the same set is about to define.
+
+        `client_side`: predict a client-side apply (ServerSideApply=false) instead of a server-side one.
+        """
         key = ResourceKey.of(desired)
         async with self._limit:
             try:
-                return await self._compare(key, desired, rules)
+                return await self._compare(key, desired, rules, client_side)
             except UnknownKind as exc:
                 if (key.group, key.kind) in pending_kinds:
                     # Its CRD is part of the same sync: it cannot be dry-run yet, only created.
@@ -148,12 +165,15 @@ class Comparer:
                 return Comparison(key, None, error=str(exc))
 
     async def _compare(
-        self, key: ResourceKey, desired: Mapping[str, Any], rules: Sequence[IgnoreRule]
+        self, key: ResourceKey, desired: Mapping[str, Any], rules: Sequence[IgnoreRule], client_side: bool
     ) -> Comparison:
         live = await self.live.get(desired)
         if live is None:
             return await self._would_create(key, desired, rules)
-        predicted = await self._predict(desired, live)
+        if client_side:
+            # Its own prediction, cached apart: the same manifest may be compared both ways.
+            desired = client_apply.with_last_applied(desired)
+        predicted = await self._predict(desired, live, client_side)
         for _ in range(STALE_RETRIES):
             if _version(predicted) == _version(live):
                 self._remember(desired, live, predicted)
@@ -166,12 +186,14 @@ class Comparer:
             if live is None:
                 return await self._would_create(key, desired, rules)
             if _version(predicted) != _version(live):
-                predicted = await self._predict(desired, live)
+                predicted = await self._predict(desired, live, client_side)
         raise KubeError(0, "Conflict", f"{key}: kept changing while being compared; try again")
 
     async def _would_create(
         self, key: ResourceKey, desired: Mapping[str, Any], rules: Sequence[IgnoreRule]
     ) -> Comparison:
+        if not self.dry_run_creates:
+            return _verdict(key, desired, None, rules)
         try:
             predicted: Mapping[str, Any] = await self._dry_run(desired)
         except KubeError as exc:
@@ -181,14 +203,21 @@ class Comparer:
             predicted = desired
         return _verdict(key, predicted, None, rules)
 
-    async def _predict(self, desired: Mapping[str, Any], live: Mapping[str, Any]) -> Mapping[str, Any]:
+    async def _predict(
+        self, desired: Mapping[str, Any], live: Mapping[str, Any], client_side: bool = False
+    ) -> Mapping[str, Any]:
         cache_key = _cache_key(desired, live)
         cached = self._cache.get(cache_key)
         if cached is not None:
             self._cache.move_to_end(cache_key)
             self.cache_hits += 1
             return cached
-        return await self._dry_run(desired)
+        return await self._dry_run(desired, live if client_side else None)
+
+    def applied(self, desired: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
+        """A server-side apply's answer is what a dry run at its version predicts: the next
+        comparison of the same object at that version needs no request."""
+        self._remember(desired, stored, stored)
 
     def _remember(
         self, desired: Mapping[str, Any], live: Mapping[str, Any], predicted: Mapping[str, Any]
@@ -200,9 +229,25 @@ class Comparer:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    async def _dry_run(self, desired: Mapping[str, Any]) -> dict[str, Any]:
+    async def _dry_run(
+        self, desired: Mapping[str, Any], live: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any]:
+        """A server-side apply's; with `live`, the client-side apply's patch of it."""
+        if live is not None:
+            patch = client_apply.patch_for(desired, live)
+            if not patch:
+                return live  # nothing to send: the live object is the prediction, at its own version
+            self.dry_runs += 1
+            return await self.writer.merge_patch(desired, patch, dry_run=True)
         self.dry_runs += 1
         return await self.writer.apply(desired, force=True, dry_run=True)
+
+
+def _client_side(obj: Mapping[str, Any], app_options: SyncOptions) -> bool:
+    try:
+        return not sync_options.effective(app_options, obj).server_side_apply
+    except SyncSpecError:
+        return False  # an unreadable annotation: the sync refuses it and says why; compare as by default
 
 
 def _cache_key(desired: Mapping[str, Any], live: Mapping[str, Any]) -> CacheKey:

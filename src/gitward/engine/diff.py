@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +31,12 @@ def normalize(obj: Mapping[str, Any]) -> dict[str, Any]:
         for field in SERVER_METADATA:
             metadata.pop(field, None)
     return out
+
+
+def desired_hash(obj: Mapping[str, Any]) -> str:
+    """A digest of a desired object: equal manifests, equal digests (cache keys)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def is_secret(obj: Mapping[str, Any] | None) -> bool:

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitward.engine import waits
+from gitward.engine import client_apply, waits
 from gitward.engine.applied import AppliedMemo
+from gitward.engine.client_apply import with_last_applied
 from gitward.kube import KubeError, Propagation, Writer
 from gitward.kube.apply import scrub
 from gitward.model.resource import ResourceKey
@@ -94,6 +95,13 @@ class Executor:
     ) -> dict[str, Any]:
         if options.replace:
             return await self._replace(obj, live, strict=options.validate)
+        if not options.server_side_apply:
+            if live is None:
+                return await self.create(with_last_applied(obj), strict=options.validate)
+            patch = client_apply.patch_for(obj, live)
+            if not patch:
+                return dict(live)
+            return await self.writer.merge_patch(obj, patch, strict=options.validate)
         # force: a sync takes back the fields a `kubectl edit` took; that is what GitOps means.
         return await self.writer.apply(obj, force=True, strict=options.validate)
 

@@ -33,9 +33,8 @@ _FIELDS = {
 
 # They concern the whole app (its namespace, its diff, its relation to other apps),
 # so on one resource they would be meaningless: refused rather than ignored.
-APP_ONLY = frozenset(
-    {"CreateNamespace", "ApplyOutOfSyncOnly", "FailOnSharedResource", "RespectIgnoreDifferences"}
-)
+# RespectIgnoreDifferences is not among them: one object may keep its ignored fields.
+APP_ONLY = frozenset({"CreateNamespace", "ApplyOutOfSyncOnly", "FailOnSharedResource"})
 
 _POLICIES = {policy.value.lower(): policy for policy in PropagationPolicy}
 _BOOLEANS = {"true": True, "false": False}
@@ -63,6 +62,14 @@ def parse(items: Iterable[str], *, where: str = "syncOptions", resource: bool = 
             raise SyncSpecError(f"{where}: sync option {name} is given twice with different values")
         values[field] = value
     return SyncOptions(**values)  # type: ignore[arg-type]
+
+
+def readable(items: Iterable[str]) -> SyncOptions:
+    """The options `items` state, or none when they cannot be read (the sync itself says why)."""
+    try:
+        return parse(items)
+    except SyncSpecError:
+        return SyncOptions()
 
 
 def of_resource(obj: Mapping[str, Any]) -> SyncOptions:

@@ -8,7 +8,7 @@ and the revision is not suspiciously empty. Whatever is kept is reported.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -19,11 +19,13 @@ from gitward.engine.tracking import owner
 from gitward.model.resource import ResourceKey
 from gitward.model.sync import (
     Kept,
+    Phase,
     PrunePlan,
     PruneStep,
     SharedResourceError,
     SyncOptions,
     SyncSpecError,
+    Wave,
 )
 
 EMPTY_REVISION = "the revision declares no objects and allowEmpty is off"
@@ -86,6 +88,33 @@ def prune_plan(
     return PrunePlan(
         groups=groups, kept=tuple(sorted(kept, key=lambda k: k.key)), shared=tuple(sorted(shared))
     )
+
+
+def interleave(waves: Sequence[Wave], pruning: PrunePlan) -> list[Wave | tuple[PruneStep, ...]]:
+    """The waves with the prune groups placed among them, in the order a sync runs them (Argo CD's).
+
+    Pruning belongs to the Sync phase. The waves that hold objects to prune
+    are taken in reverse: the i-th lowest of them gives its place to the
+    i-th highest, so what was created last goes first, and each group runs
+    before the Sync wave of the place it takes (a wave's deletions finish
+    before its applies start). PruneLast groups run after every Sync wave.
+    All of them run before the first PostSync wave.
+    """
+    normal = [group for group in pruning.groups if group and not group[0].prune_last]
+    last = [group for group in pruning.groups if group and group[0].prune_last]
+    numbers = sorted({group[0].wave for group in normal})
+    place = dict(zip(numbers, reversed(numbers), strict=True))
+    pending = sorted(normal, key=lambda group: place[group[0].wave])
+    out: list[Wave | tuple[PruneStep, ...]] = []
+    for wave in waves:
+        if wave.phase is Phase.sync:
+            while pending and place[pending[0][0].wave] <= wave.number:
+                out.append(pending.pop(0))
+        elif wave.phase is Phase.post_sync:
+            out += pending + last
+            pending, last = [], []
+        out.append(wave)
+    return out + pending + last
 
 
 def _prune_order(step: PruneStep) -> tuple[bool, int, int, ResourceKey]:

@@ -9,13 +9,16 @@ reported by its name and the field at fault, never by its values.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.kube import Change, Discovery, KubeError, Reflector, Store
 from gitward.kube.connection import Connection
+from gitward.render import ChartAccess
 from gitward.source import Credentials, normalize_url
 
 SECRET_TYPE_LABELS = ("gitward.dev/secret-type", "argocd.argoproj.io/secret-type")
@@ -34,6 +37,19 @@ class RepoCredential:
     template: bool
     # namespace/name of the Secret: what a condition or log may show.
     origin: str
+    # Argo CD's `type` (git or helm), `enableOCI` and `insecureOCIForceHttp`, for chart sources.
+    type: str = "git"
+    enable_oci: bool = False
+    insecure_oci_force_http: bool = False
+
+    def chart_access(self) -> ChartAccess:
+        """How the renderer reaches this repository when it is a chart source's repoURL."""
+        return ChartAccess(
+            username=self.credentials.username,
+            password=self.credentials.password,
+            oci=self.enable_oci,
+            plain_http=self.insecure_oci_force_http,
+        )
 
 
 def from_secret(secret: Mapping[str, Any]) -> RepoCredential | None:
@@ -55,7 +71,25 @@ def from_secret(secret: Mapping[str, Any]) -> RepoCredential | None:
         ssh_private_key=data.get("sshPrivateKey", ""),
         ssh_known_hosts=data.get("sshKnownHosts", ""),
     )
-    return RepoCredential(url=url, credentials=credentials, template=kind == TEMPLATE, origin=origin)
+    kind_of_repo = data.get("type", "git").strip() or "git"
+    if kind_of_repo not in ("git", "helm"):
+        raise CredentialSecretError(f"Secret {origin}: field `type` must be git or helm")
+    return RepoCredential(
+        url=url,
+        credentials=credentials,
+        template=kind == TEMPLATE,
+        origin=origin,
+        type=kind_of_repo,
+        enable_oci=_flag(data, "enableOCI", origin),
+        insecure_oci_force_http=_flag(data, "insecureOCIForceHttp", origin),
+    )
+
+
+def _flag(data: Mapping[str, str], key: str, origin: str) -> bool:
+    value = data.get(key, "false").strip().lower()
+    if value not in ("true", "false", ""):
+        raise CredentialSecretError(f'Secret {origin}: field `{key}` must be "true" or "false"')
+    return value == "true"
 
 
 def match(known: Iterable[RepoCredential], url: str) -> RepoCredential | None:
@@ -75,11 +109,23 @@ def match(known: Iterable[RepoCredential], url: str) -> RepoCredential | None:
     return best
 
 
+def chart_access_for(known: Iterable[RepoCredential], repo_urls: Iterable[str]) -> dict[str, ChartAccess]:
+    """For the renderer: how to reach each chart repository that a repository Secret matches."""
+    known = list(known)
+    found = {url: match(known, url) for url in repo_urls}
+    return {url: chosen.chart_access() for url, chosen in found.items() if chosen is not None}
+
+
 async def load(connection: Connection, namespace: str) -> tuple[list[RepoCredential], list[str]]:
     """Every usable credential in `namespace`, and a message per Secret that is not usable."""
+    return parse(await _labelled_secrets(connection, namespace))
+
+
+def parse(secrets: Iterable[Mapping[str, Any]]) -> tuple[list[RepoCredential], list[str]]:
+    """The usable credentials among `secrets` (unlabelled ones are skipped); what is wrong with the rest."""
     found: list[RepoCredential] = []
     problems: list[str] = []
-    for secret in await _labelled_secrets(connection, namespace):
+    for secret in secrets:
         try:
             credential = from_secret(secret)
         except CredentialSecretError as problem:
@@ -88,6 +134,53 @@ async def load(connection: Connection, namespace: str) -> tuple[list[RepoCredent
         if credential is not None:
             found.append(credential)
     return found, problems
+
+
+class WatchedCredentials:
+    """The credentials of one namespace, kept current by a watch on its Secrets.
+
+    The controller needs them on every reconcile: listing them each time cost
+    two requests per app per pass (thousands per poll round with a thousand
+    apps); the watch costs none, and they are parsed again only after a
+    Secret changed.
+    """
+
+    def __init__(self, connection: Connection, discovery: Discovery, namespace: str) -> None:
+        self.connection = connection
+        self.discovery = discovery
+        self.namespace = namespace
+        # A store of its own: only this namespace's Secrets, never mixed with the shared watch cache.
+        self.store = Store()
+        self.store.subscribe(self._changed)
+        self._reflector: Reflector | None = None
+        self._parsed: tuple[list[RepoCredential], list[str]] | None = None
+
+    def _changed(self, _: Change) -> None:
+        self._parsed = None
+
+    async def load(self, timeout: float = 30.0) -> tuple[list[RepoCredential], list[str]]:
+        """As `load`, from the watched copies (the first call waits for the first list)."""
+        if self._reflector is None:
+            secrets = await self.discovery.resolve("v1", "Secret")
+            self._reflector = Reflector(self.connection, secrets, self.store, namespace=self.namespace)
+            self._reflector.start()
+        if not self._reflector.synced.is_set():
+            try:
+                await asyncio.wait_for(self._reflector.synced.wait(), timeout)
+            except TimeoutError:
+                problem = self._reflector.last_error or "no answer"
+                raise KubeError(
+                    0, "Timeout", f"could not list Secrets in {self.namespace}: {problem}"
+                ) from None
+        if self._parsed is None:
+            found = (self.store.get(key) for key in sorted(self.store.keys("", "Secret")))
+            self._parsed = parse(secret for secret in found if secret is not None)
+        return self._parsed
+
+    async def aclose(self) -> None:
+        if self._reflector is not None:
+            await self._reflector.stop()
+            self._reflector = None
 
 
 async def _labelled_secrets(connection: Connection, namespace: str) -> Sequence[Mapping[str, Any]]:

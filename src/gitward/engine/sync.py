@@ -23,13 +23,14 @@ from typing import Any
 from gitward.engine import options as sync_options
 from gitward.engine import plan as planner
 from gitward.engine import tracking, waits
-from gitward.engine.applied import AppliedMemo, declared_unchanged
+from gitward.engine.applied import AppliedMemo, known_unchanged
 from gitward.engine.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, with_namespace
 from gitward.engine.executor import Executor, StepFailed, immutable_fields, refusal
 from gitward.engine.health import aggregate
 from gitward.engine.inventory import tracked_by
 from gitward.engine.live import LiveRecorder
-from gitward.engine.prune import prune_plan
+from gitward.engine.prune import interleave, prune_plan
+from gitward.engine.respect import respect_plan
 from gitward.engine.sync_result import OperationPhase, ResourceResult, ResultCode, SyncRequest, SyncResult
 from gitward.kube import KubeError, Propagation, UnknownKind, Writer
 from gitward.model.health import Health, HealthStatus
@@ -41,6 +42,7 @@ from gitward.model.sync import (
     PlannedStep,
     PropagationPolicy,
     PrunePlan,
+    PruneStep,
     SharedResourceError,
     SyncSpecError,
     Wave,
@@ -134,6 +136,8 @@ class SyncOperation:
         request = self.request
         since = time.perf_counter()
         the_plan, app_options = await self._prepare()
+        await self.live.prefetch(step.obj for step in the_plan.steps if not step.is_hook)
+        the_plan = await respect_plan(the_plan, self.live.get, request.ignore_rules)
         self._clock("prepare", since)
         since = time.perf_counter()
         refused = await self._validate(the_plan)
@@ -177,8 +181,6 @@ class SyncOperation:
             self.creating.add(self.request.namespace)
         rules = self.request.ignore_rules if out_of_sync_only else ()
 
-        await self.live.prefetch(step.obj for step in the_plan.steps if not step.is_hook)
-
         async def check(step: PlannedStep) -> str | None:
             if step.is_hook:
                 return await self._validate_hook(step)
@@ -187,16 +189,14 @@ class SyncOperation:
             # Replace=true makes the object exactly the manifest, dropping what others added; the
             # apply-based proofs and the comparer predict an apply, which keeps those fields.
             replaces = step.options.replace and not out_of_sync_only
-            if not replaces and (
-                self.memo.unchanged(step.obj, live)
-                or declared_unchanged(step.obj, live, self.writer.field_manager)
-            ):
+            if not replaces and known_unchanged(self.memo, step, live, self.writer.field_manager):
                 self.comparisons[step.key] = Comparison(step.key, SYNCED)
                 return None
             if live is None:
                 comparison = await self._validate_create(step, pending)
             else:
-                comparison = await self.comparer.compare(step.obj, rules, pending)
+                client_side = not step.options.server_side_apply
+                comparison = await self.comparer.compare(step.obj, rules, pending, client_side=client_side)
                 if comparison.error is not None and CHURN in comparison.error:
                     # Its dry runs passed; only the diff could not be pinned down while controllers
                     # write its status (a rollout in progress). Applying it is still safe.
@@ -312,21 +312,17 @@ class SyncOperation:
             )
 
     async def _waves(self, the_plan: Plan, pruning: PrunePlan) -> None:
-        waves = list(the_plan.waves)
-        pruned = False
-        for index, wave in enumerate(waves):
-            if not pruned and wave.phase is Phase.post_sync:
-                await self._prune(pruning)
-                pruned = True
-            await self._wave(wave)
-            later = index + 1 < len(waves) or (not pruned and bool(pruning.steps))
-            if later:
-                await self._wait(wave, fail=True)
+        stages = interleave(the_plan.waves, pruning)
+        for index, stage in enumerate(stages):
+            if not isinstance(stage, Wave):
+                await self._prune(stage)
+                continue
+            await self._wave(stage)
+            if index + 1 < len(stages):
+                await self._wait(stage, fail=True)
             elif self.request.wait:
                 # The last wave's health is the app's health, not a failed sync (exit code 3 in the CLI).
-                await self._wait(wave, fail=False)
-        if not pruned:
-            await self._prune(pruning)
+                await self._wait(stage, fail=False)
 
     async def _wave(self, wave: Wave) -> None:
         since = time.perf_counter()
@@ -363,6 +359,8 @@ class SyncOperation:
                 self._record(step, ResultCode.sync_failed, str(exc), diff=diff)
                 return str(exc)
             self.current[step.key] = stored
+            if step.options.server_side_apply and not step.options.replace:
+                self.comparer.applied(step.obj, stored)
             verb = "created" if live is None else "configured"
             health = waits.judge(stored, self.request.health_rules)
             self._record(step, ResultCode.synced, verb, diff=diff, written=True, health=health)
@@ -402,11 +400,10 @@ class SyncOperation:
         if problems:
             self.warnings.append(problems[0])
 
-    async def _prune(self, pruning: PrunePlan) -> None:
+    async def _prune(self, group: Sequence[PruneStep]) -> None:
         since = time.perf_counter()
-        for group in pruning.groups:
-            self._say(f"pruning {len(group)} object(s)")
-            await asyncio.gather(*(self._prune_one(step.key, step.uid, step.propagation) for step in group))
+        self._say(f"pruning {len(group)} object(s) of wave {group[0].wave}")
+        await asyncio.gather(*(self._prune_one(step.key, step.uid, step.propagation) for step in group))
         self._clock("prune", since)
 
     async def _prune_one(self, key: ResourceKey, uid: str | None, propagation: PropagationPolicy) -> None:

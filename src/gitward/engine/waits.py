@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.engine import workload_pods
 from gitward.engine.health import HealthRules, assess
 from gitward.kube import KubeError, Writer
 from gitward.model.health import Health, HealthStatus
@@ -73,10 +74,10 @@ async def wait_healthy(
 
     while True:
         waiting = [v for v in verdicts.values() if v.health is not None and v.health.status not in SETTLED]
-        if not waiting or any(v.health.status is HealthStatus.degraded for v in waiting if v.health):
-            return list(verdicts.values())
-        if time.monotonic() >= deadline:
-            return list(verdicts.values())
+        failed = any(v.health.status is HealthStatus.degraded for v in waiting if v.health)
+        if not waiting or failed or time.monotonic() >= deadline:
+            # A workload that did not settle is explained by its pods (an image that cannot be pulled).
+            return list(await asyncio.gather(*(_explain(writer, v) for v in verdicts.values())))
         if progress is not None:
             first = waiting[0]
             more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
@@ -88,6 +89,11 @@ async def wait_healthy(
         pause = min(pause * 2, LONGEST_PAUSE)
         for verdict in await asyncio.gather(*(refresh(v) for v in waiting)):
             verdicts[verdict.key] = verdict
+
+
+async def _explain(writer: Writer, verdict: Verdict) -> Verdict:
+    health = await workload_pods.explained(writer, verdict.live, verdict.health)
+    return verdict if health is verdict.health else Verdict(verdict.key, health, verdict.live)
 
 
 async def wait_gone(writer: Writer, obj: Mapping[str, Any], *, uid: str | None, timeout: float) -> bool:

@@ -20,6 +20,7 @@ from lightkube.config import client_adapter
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.exceptions import ConfigError
 
+from gitward.kube import metrics
 from gitward.kube.errors import KubeError, error_from_response
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -71,8 +72,9 @@ class Connection:
             raise KubeError(0, "BadConfig", "in-cluster configuration has no context")
         return cls.from_config(config)
 
-    def _count(self, method: str) -> None:
+    def _count(self, method: str, params: Mapping[str, str] | None = None, body: Any = None) -> None:
         self.requests[method] = self.requests.get(method, 0) + 1
+        metrics.count(method, params, body)
 
     async def request(
         self,
@@ -85,7 +87,7 @@ class Connection:
         accept: str = "application/json",
     ) -> Any:
         """Send one request; the decoded JSON answer, or a KubeError with the server's reason."""
-        self._count(method)
+        self._count(method, params, body)
         headers = {"Accept": accept}
         content = None
         if body is not None:

@@ -36,10 +36,14 @@ class _Relist(Exception):
 class Reflector:
     """Keeps the store's copy of one kind (in every namespace) equal to the cluster's."""
 
-    def __init__(self, connection: Connection, resource: ApiResource, store: Store) -> None:
+    def __init__(
+        self, connection: Connection, resource: ApiResource, store: Store, namespace: str | None = None
+    ) -> None:
         self.connection = connection
         self.resource = resource
         self.store = store
+        # One namespace only (e.g. the controller's own Secrets), else every namespace.
+        self.namespace = namespace
         self.resource_version = ""
         self.lists = 0  # how many times it listed: 1 when healthy, more after 410s
         self.synced = asyncio.Event()
@@ -79,7 +83,7 @@ class Reflector:
         objects: list[dict[str, Any]] = []
         params = {"limit": str(PAGE_SIZE)}
         while True:
-            page = await self.connection.request("GET", self.resource.path(), params=params)
+            page = await self.connection.request("GET", self.resource.path(self.namespace), params=params)
             objects.extend(self._complete(item) for item in page.get("items") or [])
             metadata = page.get("metadata") or {}
             if not metadata.get("continue"):
@@ -97,7 +101,7 @@ class Reflector:
             "timeoutSeconds": str(WATCH_SECONDS),
         }
         try:
-            async for event in self.connection.watch(self.resource.path(), params):
+            async for event in self.connection.watch(self.resource.path(self.namespace), params):
                 self._handle(event)
         except KubeError as exc:
             if exc.gone:

@@ -35,6 +35,8 @@ class Change:
     key: ResourceKey
     tracking_id: str | None
     obj: Mapping[str, Any]
+    # The copy it replaced: set for the status-only changes `subscribe_status` announces.
+    old: Mapping[str, Any] | None = None
 
 
 Subscriber = Callable[[Change], None]
@@ -72,6 +74,7 @@ class Store:
         self._objects: dict[ResourceKey, Mapping[str, Any]] = {}
         self._by_tracking: dict[str, set[ResourceKey]] = {}
         self._subscribers: list[Subscriber] = []
+        self._status_subscribers: list[Subscriber] = []
 
     def __len__(self) -> int:
         return len(self._objects)
@@ -95,6 +98,12 @@ class Store:
         self._subscribers.append(subscriber)
         return lambda: self._subscribers.remove(subscriber)
 
+    def subscribe_status(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call `subscriber` on the changes `subscribe` leaves out (status or bookkeeping only),
+        with the previous copy: how a controller sees a rollout finish (health follows status)."""
+        self._status_subscribers.append(subscriber)
+        return lambda: self._status_subscribers.remove(subscriber)
+
     def upsert(self, obj: Mapping[str, Any]) -> None:
         key = ResourceKey.of(obj)
         old = self._objects.get(key)
@@ -104,6 +113,9 @@ class Store:
             self._notify(Change(ChangeType.added, key, tracking_id(obj), obj))
         elif not is_status_only(old, obj):
             self._notify(Change(ChangeType.modified, key, tracking_id(obj), obj))
+        elif self._status_subscribers:
+            change = Change(ChangeType.modified, key, tracking_id(obj), obj, old)
+            self._notify(change, self._status_subscribers)
 
     def remove(self, key: ResourceKey) -> None:
         old = self._objects.pop(key, None)
@@ -136,8 +148,8 @@ class Store:
         if after is not None:
             self._by_tracking.setdefault(after, set()).add(key)
 
-    def _notify(self, change: Change) -> None:
-        for subscriber in list(self._subscribers):
+    def _notify(self, change: Change, subscribers: list[Subscriber] | None = None) -> None:
+        for subscriber in list(self._subscribers if subscribers is None else subscribers):
             try:
                 subscriber(change)
             except Exception:  # one broken subscriber must not stop the others or the reflector

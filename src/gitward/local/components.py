@@ -191,7 +191,73 @@ def kwok_config() -> str:
     command line instead.
     """
     stages = sorted(toolchain.share("kwok").glob("*.yaml"))
-    return "---\n".join(s.read_text() for s in stages)
+    return "---\n".join([*(s.read_text() for s in stages), IMAGE_PULL_FAILURE_STAGE])
+
+
+FAILING_IMAGE_TAG = "fail"
+
+# Pods with a container image tagged `:fail` (e.g. `registry.example/web:fail`)
+# never start: their containers wait in ImagePullBackOff and the pod stays
+# Pending and not Ready, as with an image that does not exist. Tests use it
+# for degraded rollouts. Such a pod also matches the release's pod-ready
+# stage; kwok then picks among the matching stages with a positive weight
+# only, so weight 1 here always wins over pod-ready's default 0. The status
+# holds no timestamps: re-applying it changes nothing, so the pod is not
+# re-written in a loop.
+IMAGE_PULL_FAILURE_STAGE = f"""\
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: gitward-pod-image-pull-failure
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  weight: 1
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values:
+      - 'Pending'
+    - key: '.spec.containers.[].image | endswith(":{FAILING_IMAGE_TAG}")'
+      operator: 'In'
+      values:
+      - 'true'
+  next:
+    statusTemplate: |
+      conditions:
+      - status: "True"
+        type: Initialized
+      - status: "False"
+        type: Ready
+        reason: ContainersNotReady
+      - status: "False"
+        type: ContainersReady
+        reason: ContainersNotReady
+      containerStatuses:
+      {{{{ range .spec.containers }}}}
+      - image: {{{{ .image | Quote }}}}
+        name: {{{{ .name | Quote }}}}
+        ready: false
+        started: false
+        restartCount: 0
+        state:
+          waiting:
+            {{{{ if hasSuffix ":{FAILING_IMAGE_TAG}" .image }}}}
+            reason: ImagePullBackOff
+            message: {{{{ printf "Back-off pulling image %q" .image | Quote }}}}
+            {{{{ else }}}}
+            reason: ContainerCreating
+            {{{{ end }}}}
+      {{{{ end }}}}
+      {{{{ with NodeIPsWith .spec.nodeName }}}}
+      hostIP: {{{{ index . 0 | Quote }}}}
+      {{{{ end }}}}
+      phase: Pending
+"""
 
 
 def node(name: str) -> dict[str, object]:
