@@ -26,8 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
+import workload
 import yaml
 
 from gitward.local import cluster, toolchain
@@ -37,39 +37,7 @@ from gitward.local.state import ClusterState
 def manifests(folder: Path, sets: int, replicas: int) -> None:
     for i in range(sets):
         name = f"app-{i:04d}"
-        docs: list[dict[str, Any]] = [
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"index": str(i)}},
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": name},
-                "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
-            },
-            {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": {"name": name, "labels": {"app": name}},
-                "spec": {
-                    "replicas": replicas,
-                    "selector": {"matchLabels": {"app": name}},
-                    "template": {
-                        "metadata": {"labels": {"app": name}},
-                        "spec": {
-                            "serviceAccountName": name,
-                            "containers": [
-                                {
-                                    "name": "app",
-                                    "image": "registry.example/app:1",
-                                    "ports": [{"containerPort": 8080}],
-                                    "envFrom": [{"configMapRef": {"name": name}}],
-                                }
-                            ],
-                        },
-                    },
-                },
-            },
-        ]
+        docs = workload.documents(name, i, replicas)
         (folder / f"{name}.yaml").write_text(yaml.safe_dump_all(docs))
 
 

@@ -98,3 +98,13 @@ async def test_shutdown_releases_every_idle_worker() -> None:
     await asyncio.wait_for(workers, 5)
     queue.add("late")
     assert len(queue) == 0, "a shut-down queue takes no more work"
+
+
+async def test_a_dropped_key_loses_its_timer_and_is_never_queued_again() -> None:
+    queue = WorkQueue()
+    queue.add_after("deleted-app", 0.05)
+    queue.add_after("other-app", 0.05)
+    queue.drop("deleted-app")
+    await asyncio.sleep(0.2)
+    assert len(queue) == 1
+    assert await queue.get() == "other-app"

@@ -12,6 +12,8 @@ from gitward.controller.triggers import PollPolicy, Triggers
 from gitward.kube.connection import Connection
 from gitward.kube.discovery import Discovery
 from gitward.kube.reflector import WatchCache
+from gitward.kube.store import Change, ChangeType
+from gitward.model.resource import ResourceKey
 from tests.helpers import Cluster
 
 pytestmark = pytest.mark.cluster
@@ -120,3 +122,21 @@ def test_poll_delays_spread_around_the_interval() -> None:
     delays = [policy.next_delay() for _ in range(200)]
     assert all(162.0 <= d <= 198.0 for d in delays)
     assert len({round(d, 3) for d in delays}) > 100, "apps created together must not poll together"
+
+
+async def test_each_kind_of_application_change_enqueues_and_is_counted_apart() -> None:
+    queue = WorkQueue()
+    triggers = Triggers(queue, namespace="apps")
+    key = ResourceKey("gitward.dev", "Application", "apps", "shop")
+
+    def change(obj: dict[str, object], namespace: str = "apps") -> None:
+        moved = ResourceKey(key.group, key.kind, namespace, key.name)
+        triggers.on_change(Change(ChangeType.modified, moved, None, obj))
+
+    change({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}})
+    change({"metadata": {}, "operation": {"sync": {}}})
+    change({"metadata": {"annotations": {"gitward.dev/automation-paused": "rollback to history 1"}}})
+    change({"metadata": {"annotations": {"gitward.dev/refresh": "normal"}}}, namespace="elsewhere")
+    assert {k: v for k, v in triggers.counts.items() if v} == {"refresh": 1, "operation": 1, "spec": 1}
+    assert await next_key(queue) == "shop"
+    assert len(queue) == 0, "one app queued once"

@@ -84,6 +84,11 @@ def test_a_wrong_sync_window_is_refused_naming_the_field(window: dict[str, Any],
     assert message in str(caught.value)
 
 
+def test_a_sync_window_that_selects_nothing_is_refused() -> None:
+    with pytest.raises(SpecError, match=r"syncWindows\[0\]: a sync window needs applications, namespaces"):
+        AppProject.from_dict(_with_window({"kind": "deny", "schedule": "* * * * *", "duration": "1h"}))
+
+
 def test_other_project_errors_name_the_field() -> None:
     with pytest.raises(SpecError, match=r"spec.clusterResourceWhitelist\[0\].kind: required"):
         AppProject.from_dict({**PROJECT, "spec": {"clusterResourceWhitelist": [{"group": "apps"}]}})

@@ -12,9 +12,11 @@ import typer
 
 from gitward.cli.cluster_args import Context, tools
 from gitward.cli.output import fail
+from gitward.controller.queue import DEFAULT_WORKERS
 from gitward.controller.run import Controller, ControllerSettings
 from gitward.controller.status import AppResource
 from gitward.controller.triggers import PollPolicy
+from gitward.install.controller import HEALTH_PORT
 from gitward.kube import KubeError
 from gitward.kube.connection import Connection
 
@@ -27,12 +29,18 @@ def controller(
         Path | None, typer.Option(help="Kubeconfig (default: $KUBECONFIG, else the in-cluster account).")
     ] = None,
     context: Context = None,
-    workers: Annotated[int, typer.Option(min=1, help="Apps reconciled at once.")] = 4,
+    workers: Annotated[int, typer.Option(min=1, help="Apps reconciled at once.")] = DEFAULT_WORKERS,
     poll: Annotated[float, typer.Option(min=1.0, help="Seconds between Git polls of an app.")] = 180.0,
     compat: Annotated[
         str, typer.Option(envvar="GITWARD_COMPAT", help="'argocd' to serve argoproj.io Applications.")
     ] = "",
     leader_elect: Annotated[bool, typer.Option(help="Elect one active replica through a Lease.")] = True,
+    health_port: Annotated[
+        int,
+        typer.Option(
+            min=0, envvar="GITWARD_HEALTH_PORT", help="Port of /healthz, /readyz and /metrics; 0 for none."
+        ),
+    ] = HEALTH_PORT,
 ) -> None:
     """Reconcile Applications continuously: Git to cluster, drift healed, status reported."""
     resource = AppResource(group="argoproj.io") if compat == "argocd" else AppResource()
@@ -45,6 +53,7 @@ def controller(
         resource=resource,
         leader_election=leader_elect,
         tools=tools(),
+        health_port=health_port,
     )
 
     async def main() -> None:

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 import structlog
 
+from gitward.controller.metrics import QUEUE_ADDS, QUEUE_DEPTH, QUEUE_RETRIES, RECONCILE_SECONDS
+
 log = structlog.get_logger(__name__)
+
+# Apps reconciled at once. A pass mostly waits (apiserver round trips, a wave's health, Git), so
+# workers cost little CPU, while too few serialise a cold start: 4 took 107 s for 100 apps on 2
+# busy cores. Argo CD advises 50 status and 25 operation processors for 1,000 apps.
+DEFAULT_WORKERS = 25
 
 
 @dataclass(frozen=True)
@@ -61,12 +68,20 @@ class WorkQueue:
             return
         self._queued.add(key)
         self._items.put_nowait(key)
+        QUEUE_ADDS.inc()
+        QUEUE_DEPTH.set(len(self._queued))
 
     def add_after(self, key: str, delay: float) -> None:
-        """Queue `key` after `delay` seconds; an earlier pending timer for it is kept."""
-        if self._closed or key in self._timers:
+        """Queue `key` after `delay` seconds; of two pending timers for it, the sooner is kept
+        (a retry's backoff or a sync window's opening must not wait for the next poll)."""
+        if self._closed:
             return
         loop = asyncio.get_running_loop()
+        pending = self._timers.get(key)
+        if pending is not None:
+            if pending.when() <= loop.time() + max(0.0, delay):
+                return
+            pending.cancel()
 
         def fire() -> None:
             self._timers.pop(key, None)
@@ -78,6 +93,7 @@ class WorkQueue:
         """Queue `key` again after its backoff; returns the delay chosen."""
         failures = self._failures.get(key, 0) + 1
         self._failures[key] = failures
+        QUEUE_RETRIES.inc()
         delay = self.backoff.delay(failures)
         self.add_after(key, delay)
         return delay
@@ -85,6 +101,14 @@ class WorkQueue:
     def forget(self, key: str) -> None:
         """`key` succeeded: its next failure starts the backoff afresh."""
         self._failures.pop(key, None)
+
+    def drop(self, key: str) -> None:
+        """`key` is gone for good (its app was deleted): no timer, no backoff, no second pass."""
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        self._failures.pop(key, None)
+        self._again.discard(key)
 
     def failures(self, key: str) -> int:
         return self._failures.get(key, 0)
@@ -96,6 +120,7 @@ class WorkQueue:
             self._items.put_nowait(None)
             raise ShutDown
         self._queued.discard(key)
+        QUEUE_DEPTH.set(len(self._queued))
         self._processing.add(key)
         return key
 
@@ -129,9 +154,11 @@ async def run_workers(queue: WorkQueue, handler: Handler, workers: int) -> None:
             try:
                 await handler(key)
             except Exception as problem:  # one app's failure must never stop a worker
+                RECONCILE_SECONDS.labels("error").observe(time.monotonic() - started)
                 delay = queue.retry(key)
                 log.warning("reconcile failed", key=key, worker=number, error=str(problem), retry_in=delay)
             else:
+                RECONCILE_SECONDS.labels("ok").observe(time.monotonic() - started)
                 queue.forget(key)
                 log.debug("reconciled", key=key, worker=number, seconds=round(time.monotonic() - started, 3))
             finally:

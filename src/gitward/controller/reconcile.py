@@ -4,6 +4,8 @@ Bad input never costs the cluster anything: an unreadable spec, an
 unreachable repository or a revision that does not render stops the pass
 before any write, sets a condition naming the cause (file:line:col for
 malformed YAML), and leaves what the last good revision deployed alone.
+Operations (requested, automated, resumed after a crash, retried) are run
+by gitward.controller.operation; this module decides when, and reports.
 """
 
 from __future__ import annotations
@@ -11,27 +13,32 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from gitward.controller.status import AppResource, StatusWriter
+from gitward.controller import pending as records
+from gitward.controller.health_rules import HealthRuleSource
+from gitward.controller.operation import Operations
+from gitward.controller.pending import Pending, Revisioned
+from gitward.controller.projects import ProjectRefused, Projects, is_manual, window_condition
+from gitward.controller.rewrites import history_rewritten
+from gitward.controller.status import MERGE_PATCH, AppResource, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
 from gitward.engine.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
-from gitward.engine.health import aggregate, assess
+from gitward.engine.health import HealthRules, aggregate, assess
 from gitward.engine.ignore import IgnoreRule, IgnoreRuleError, load_rules
-from gitward.engine.repo_credentials import load as load_credentials
+from gitward.engine.repo_credentials import WatchedCredentials, chart_access_for
 from gitward.engine.repo_credentials import match as match_credentials
 from gitward.engine.sync import sync
-from gitward.engine.sync_result import OperationPhase, SyncRequest, SyncResult
+from gitward.engine.sync_result import OperationPhase, SyncRequest
 from gitward.kube import KubeError, WatchCache, Writer
 from gitward.kube.connection import Connection
 from gitward.model.application import IN_CLUSTER, Application
+from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
 from gitward.model.source import ApplicationSource, SpecError
-from gitward.model.sync import SyncSpecError
 from gitward.render import AppContext, Renderer, SourceTree, ValidationFailed
 from gitward.render.tools import RenderError
 from gitward.source import RepoCache, SourceError
@@ -39,18 +46,10 @@ from gitward.source import RepoCache, SourceError
 log = structlog.get_logger(__name__)
 
 FINALIZERS = ("gitward.dev/resources-finalizer", "resources-finalizer.argocd.argoproj.io")
-
-
-@dataclass
-class Revisioned:
-    """A rendered revision: the commit of each source and the objects they declare."""
-
-    revisions: list[str]
-    objects: list[dict[str, Any]]
-
-    @property
-    def revision(self) -> str:
-        return ",".join(r for r in self.revisions if r)
+# A pass that is not a refresh takes a fetch of the repository started this recently: a thousand
+# apps of one repository then cost a fetch every few seconds, not one per app (a refresh always fetches).
+GIT_MAX_AGE = 3.0
+__all__ = ["FINALIZERS", "Reconciler", "Revisioned"]
 
 
 class Reconciler:
@@ -69,43 +68,119 @@ class Reconciler:
         self.connection = connection
         self.cache = cache
         self.writer = Writer(connection, cache.discovery)
-        self.comparer = Comparer(self.writer, WatchedLive(cache))
+        # A missing object is OutOfSync without a dry run: the sync dry-runs it before creating it.
+        self.comparer = Comparer(self.writer, WatchedLive(cache), dry_run_creates=False)
         self.repos = repos
         self.renderer = renderer
         self.namespace = namespace
         self.resource = resource or AppResource()
         self.status = StatusWriter(connection, self.resource)
+        self.credentials = WatchedCredentials(connection, cache.discovery, namespace)
+        self.projects = Projects(cache, self.resource, namespace)
+        self.health_rules = HealthRuleSource(cache, namespace, self.resource.group)
+        self.operations = Operations(
+            self.writer, self.comparer, cache.store, self.status, connection, self.resource
+        )
 
-    async def reconcile(self, name: str) -> None:
+    async def reconcile(self, name: str) -> float | None:
+        """One pass; the seconds until the app must be looked at again (a sync retry), or None."""
         obj = await self._get(name)
         if obj is None:
-            return
+            return None
         if obj["metadata"].get("deletionTimestamp"):
             await self._finalize(obj)
-            return
+            return None
         try:
-            app = Application.from_dict(obj)
+            # The operation (also kept in status.operationState) is read by gitward.controller.pending:
+            # a malformed request fails as an operation and is cleared; it never blocks the app.
+            app = Application.from_dict({k: v for k, v in obj.items() if k not in ("operation", "status")})
             # The model checked the entries' shape; the engine compiles their pointers and jq.
             rules = load_rules(obj["spec"].get("ignoreDifferences") or [])
         except (SpecError, IgnoreRuleError, ValueError) as problem:
             await self._fail(obj, "InvalidSpecError", str(problem))
-            return
+            return None
         destination = app.spec.destination
         if destination.server not in ("", IN_CLUSTER) or destination.name not in ("", "in-cluster"):
             await self._fail(obj, "InvalidSpecError", "only the cluster gitward runs in is supported so far")
-            return
+            return None
         try:
-            rendered = await self._render(app)
-        except SourceError as problem:
-            await self._fail(obj, "ComparisonError", str(problem))
-            raise  # retried with backoff: the server may come back
+            project = await self.projects.check_spec(app)
+        except ProjectRefused as refused:
+            await self._fail(obj, "InvalidSpecError", str(refused))
+            return None
+        refresh = records.refresh_requested(obj)
+        try:
+            return await self._pass(obj, app, project, rules, refresh)
+        finally:
+            if refresh is not None:
+                await self._clear_refresh(obj)
+
+    async def _pass(
+        self,
+        obj: dict[str, Any],
+        app: Application,
+        project: AppProject,
+        rules: Sequence[IgnoreRule],
+        refresh: str | None,
+    ) -> float | None:
+        rendered: Revisioned | None = None
+        problem: tuple[str, str] | None = None
+        unreachable: SourceError | None = None
+        try:
+            rendered = await self.render(app, fresh=refresh is not None, hard=refresh == "hard")
+            # One object the project does not permit refuses the whole revision: nothing is applied.
+            await self.projects.check_objects(project, app, rendered.objects)
+        except SourceError as exc:
+            problem, unreachable = ("ComparisonError", str(exc)), exc
         except ValidationFailed as failure:
-            await self._fail(obj, "ComparisonError", _problems(failure))
-            return
-        except RenderError as problem:
-            await self._fail(obj, "ComparisonError", str(problem))
-            return
-        await self._compare_and_sync(obj, app, rendered, rules)
+            problem = ("ComparisonError", _problems(failure))
+        except RenderError as exc:
+            problem = ("ComparisonError", str(exc))
+        except ProjectRefused as refused:
+            problem, rendered = ("SyncError", str(refused)), None
+        todo = records.pending(obj)
+        if todo is not None and rendered is not None and _superseded(todo, rendered):
+            await self.operations.abandon(obj, app, todo, f"superseded by revision {rendered.revision[:12]}")
+            todo = None
+        retry_in = await self._operate(obj, app, project, todo, rendered, problem, rules) if todo else None
+        if problem is not None or rendered is None:
+            await self._fail(obj, *(problem or ("ComparisonError", "nothing rendered")))
+            if unreachable is not None:
+                raise unreachable  # retried with backoff: the server may come back
+            return retry_in
+        later = await self._compare_and_sync(obj, app, rendered, rules, project, busy=todo is not None)
+        return retry_in if retry_in is not None else later
+
+    async def _operate(
+        self,
+        obj: dict[str, Any],
+        app: Application,
+        project: AppProject,
+        todo: Pending,
+        rendered: Revisioned | None,
+        problem: tuple[str, str] | None,
+        rules: Sequence[IgnoreRule],
+    ) -> float | None:
+        """Run a requested or unfinished operation; the seconds until its next attempt, if one is due."""
+        gate = self.projects.gate(project, app, manual=is_manual(todo.operation))
+        if not gate.allowed:
+            if todo.requested:  # refused, not queued: the person asking learns it now
+                await self.operations.abandon(obj, app, todo, gate.message)
+            return None
+        if todo.wait > 0:
+            return todo.wait
+        try:
+            pinned = records.pinned_sources(app, todo)
+            target = rendered if pinned is None else await self.render(app, pinned)
+            if target is None:
+                raise RenderError(problem[1] if problem else "the target revision did not render")
+            if pinned is not None:
+                await self.projects.check_objects(project, app, target.objects)
+        except ValidationFailed as failure:
+            return (await self.operations.cannot_start(obj, app, todo, _problems(failure))).retry_in
+        except (SpecError, SourceError, RenderError, ProjectRefused) as exc:
+            return (await self.operations.cannot_start(obj, app, todo, str(exc))).retry_in
+        return (await self.operations.run(obj, app, todo, target, rules)).retry_in
 
     async def _get(self, name: str) -> dict[str, Any] | None:
         try:
@@ -118,23 +193,46 @@ class Reconciler:
             raise
         return found
 
-    async def _render(self, app: Application) -> Revisioned:
-        sources = app.spec.all_sources
-        known, problems = await load_credentials(self.connection, self.namespace)
+    async def render(
+        self,
+        app: Application,
+        sources: Sequence[ApplicationSource] | None = None,
+        *,
+        fresh: bool = False,
+        hard: bool = False,
+    ) -> Revisioned:
+        """The objects of `sources` (default: the spec's, at their target revisions).
+
+        `fresh` (a refresh) fetches from Git whatever is cached; `hard` also forgets the cached render.
+        """
+        sources = tuple(sources or app.spec.all_sources)
+        known, problems = await self.credentials.load()
         for problem in problems:
             log.warning("repository secret unusable", problem=problem)
 
         async def tree(source: ApplicationSource) -> SourceTree | None:
             if source.chart:
+                if hard:
+                    self.renderer.cache.discard(source.repo_url, source.target_revision)
                 return None
             chosen = match_credentials(known, source.repo_url)
             credentials = chosen.credentials if chosen else None
-            found = await self.repos.resolve(source.repo_url, source.target_revision, credentials=credentials)
+            if fresh:
+                found = await self.repos.resolve(
+                    source.repo_url, source.target_revision, credentials=credentials, refresh=True
+                )
+            else:
+                found = await self.repos.resolve(
+                    source.repo_url, source.target_revision, credentials=credentials, max_age=GIT_MAX_AGE
+                )
+            if hard:
+                self.renderer.cache.discard(source.repo_url, found.sha)
             root = await self.repos.checkout(source.repo_url, found.sha, credentials=credentials)
             return SourceTree(root, found.sha)
 
         trees = list(await asyncio.gather(*(tree(s) for s in sources)))
-        context = AppContext(app.name, app.spec.destination.namespace)
+        charts = chart_access_for(known, (s.repo_url for s in sources if s.chart))
+        context = AppContext(app.name, app.spec.destination.namespace, chart_access=charts)
         objects = await self.renderer.render_sources_async(sources, trees, context)
         objects = await with_namespace(objects, app.spec.destination.namespace, self.cache.discovery)
         revisions = [
@@ -143,135 +241,110 @@ class Reconciler:
         return Revisioned(revisions, objects)
 
     async def _compare_and_sync(
-        self, obj: dict[str, Any], app: Application, rendered: Revisioned, rules: Sequence[IgnoreRule]
-    ) -> None:
+        self,
+        obj: dict[str, Any],
+        app: Application,
+        rendered: Revisioned,
+        rules: Sequence[IgnoreRule],
+        project: AppProject,
+        *,
+        busy: bool,
+    ) -> float | None:
+        """Compare, sync when automation says so (not while another operation is `busy`), report."""
         # Watch every kind the app declares now or deployed before: drift in either must wake us,
         # and prune needs the live copies of kinds that have left Git.
         await self.cache.ensure_all(_kinds(rendered.objects, obj))
         owner = tracking_app(app.namespace, app.name)
-        comparisons = await self.comparer.compare_all(rendered.objects, rules, app=owner)
+        # ServerSideApply=false changes what a sync would remove, so the prediction follows it.
+        options = sync_options.readable(app.spec.sync_policy.sync_options if app.spec.sync_policy else ())
+        comparisons = await self.comparer.compare_all(rendered.objects, rules, app=owner, options=options)
         desired = {c.key for c in comparisons}
         extra = [o for o in self.cache.store.tracked_by(owner) if ResourceKey.of(o) not in desired]
         in_sync = all(c.status == SYNCED for c in comparisons) and not extra
-        operation = obj.get("operation") or {}
-        automated = app.spec.automated
-        last = _last_synced_revision(obj)
-        result: SyncResult | None = None
-        wants_sync = bool(operation) or (
-            automated is not None
-            and not in_sync
-            and (rendered.revision != last or automated.self_heal)
-            and (rendered.objects or automated.allow_empty)
-        )
-        if wants_sync:
-            requested = operation.get("sync") or {}
-            try:
-                app_options = sync_options.parse(
-                    app.spec.sync_policy.sync_options if app.spec.sync_policy else ()
-                )
-            except SyncSpecError as problem:
-                await self._fail(obj, "InvalidSpecError", str(problem))
-                return
-            request = SyncRequest(
-                app=owner,
-                objects=rendered.objects,
-                namespace=app.spec.destination.namespace,
-                options=app_options,
-                prune=bool(requested.get("prune")) if operation else bool(automated and automated.prune),
-                dry_run=bool(requested.get("dryRun")),
-                allow_empty=bool(automated and automated.allow_empty),
-                ignore_rules=rules,
-            )
-            result = await sync(
-                request,
-                self.writer,
-                comparer=self.comparer,
-                live_objects=self.cache.store.tracked_by(owner),
-            )
-            if operation:
-                await self._clear_operation(obj)
-            if result.phase is OperationPhase.succeeded and not result.dry_run:
-                comparisons = await self.comparer.compare_all(rendered.objects, rules, app=owner)
-                in_sync = all(c.status == SYNCED for c in comparisons)
-                await self.status.event(obj, "Synced", f"synced to {rendered.revision[:12]}")
+        request, conditions = records.automated_request(obj, app, rendered, in_sync)
+        if request is not None and (held := await history_rewritten(self.repos, obj, app, rendered)):
+            request, conditions = None, [*conditions, held]
+        retry_in: float | None = None
+        if request is not None and not busy:
+            gate = self.projects.gate(project, app, manual=False)
+            if gate.allowed:
+                todo = Pending(request, requested=False, started_at=records.timestamp())
+                outcome = await self.operations.run(obj, app, todo, rendered, rules)
+                retry_in = outcome.retry_in
+                if outcome.phase is OperationPhase.succeeded:
+                    comparisons = await self.comparer.compare_all(
+                        rendered.objects, rules, app=owner, options=options
+                    )
+                    in_sync = all(c.status == SYNCED for c in comparisons)
             else:
-                await self.status.event(obj, "SyncFailed", result.message, warning=True)
+                conditions.append(window_condition(obj.get("status") or {}, gate.message, _now()))
         elif not in_sync:
             log.info("out of sync", app=app.name, revision=rendered.revision)
-        await self.status.write(obj, self._status(obj, app, rendered, comparisons, in_sync, result))
+        health = await self.health_rules.rules_for(project)
+        await self.status.write(obj, self._status(obj, rendered, comparisons, in_sync, conditions, health))
+        return retry_in
 
     def _status(
         self,
         obj: Mapping[str, Any],
-        app: Application,
         rendered: Revisioned,
         comparisons: Sequence[Comparison],
         in_sync: bool,
-        result: SyncResult | None,
+        conditions: Sequence[Mapping[str, str]],
+        health_rules: HealthRules | None = None,
     ) -> dict[str, Any]:
+        """What this pass saw; the operation's record and the history are the operation's to write."""
         previous: Mapping[str, Any] = obj.get("status") or {}
         live = [self.cache.store.get(c.key) for c in comparisons]
-        health = aggregate((o, assess(o)) for o in live if o is not None)
+        health = aggregate((o, assess(o, health_rules)) for o in live if o is not None)
         status: dict[str, Any] = {
             "sync": {
                 "status": SYNCED if in_sync else OUT_OF_SYNC,
                 "revision": rendered.revision,
-                "comparedTo": {"destination": obj["spec"]["destination"], **_sources_of(obj)},
+                "comparedTo": {"destination": obj["spec"]["destination"], **records.spec_sources(obj)},
             },
             "health": {"status": str(health.status), "message": health.message}
             if health
             else {"status": "Healthy"},
-            "resources": [_resource(c, self.cache.store.get(c.key)) for c in comparisons],
+            "resources": [_resource(c, self.cache.store.get(c.key), health_rules) for c in comparisons],
             "history": list(previous.get("history") or []),
             "reconciledAt": _now(),
         }
         if previous.get("operationState"):
             status["operationState"] = previous["operationState"]
-        if result is not None:
-            status["operationState"] = {
-                "phase": str(result.phase),
-                "message": result.message,
-                "startedAt": result.started_at,
-                "finishedAt": result.finished_at,
-                "syncResult": {
-                    "revision": rendered.revision,
-                    "resources": [r.as_dict() for r in result.resources],
-                },
-            }
-            if result.phase is OperationPhase.succeeded and not result.dry_run:
-                history = status["history"]
-                history.append(
-                    {
-                        "id": 1 + max((h.get("id", 0) for h in history), default=-1),
-                        "revision": rendered.revision,
-                        "deployedAt": result.finished_at,
-                        "deployStartedAt": result.started_at,
-                        **_sources_of(obj),
-                    }
-                )
-                status["history"] = history[-max(1, app.spec.revision_history_limit) :]
+        if conditions:
+            status["conditions"] = records.with_times(previous.get("conditions") or [], conditions)
         return status
 
     async def _fail(self, obj: dict[str, Any], condition: str, message: str) -> None:
         """Keep everything the last good pass recorded; add the condition that says what is wrong."""
         previous = dict(obj.get("status") or {})
-        others = [c for c in previous.get("conditions") or [] if c.get("type") != condition]
-        stamp = _now()
+        conditions = previous.get("conditions") or []
+        same = next(
+            (c for c in conditions if c.get("type") == condition and c.get("message") == message), None
+        )
+        if same is not None and previous.get("sync"):
+            # Still failing for the same reason: a stuck app must not rewrite its status (or
+            # repeat its Event) on every poll; the condition's time says when it started.
+            return
+        others = [c for c in conditions if c.get("type") != condition]
         previous["conditions"] = [
             *others,
-            {"type": condition, "message": message, "lastTransitionTime": stamp},
+            {"type": condition, "message": message, "lastTransitionTime": _now()},
         ]
         previous.setdefault("sync", {"status": "Unknown"})
         await self.status.write(obj, previous)
         await self.status.event(obj, condition, message.splitlines()[0][:200], warning=True)
 
-    async def _clear_operation(self, obj: Mapping[str, Any]) -> None:
+    async def _clear_refresh(self, obj: Mapping[str, Any]) -> None:
+        """The refresh was done: remove its annotation (only the one(s) set), so it is not done again."""
         metadata = obj["metadata"]
+        present = [a for a in records.REFRESH_ANNOTATIONS if a in records.annotations_of(obj)]
         await self.connection.request(
             "PATCH",
             self.resource.path(metadata["namespace"], metadata["name"]),
-            body={"operation": None},
-            content_type="application/merge-patch+json",
+            body={"metadata": {"annotations": dict.fromkeys(present)}},
+            content_type=MERGE_PATCH,
         )
 
     async def _finalize(self, obj: dict[str, Any]) -> None:
@@ -314,9 +387,11 @@ def _problems(failure: ValidationFailed) -> str:
     return "\n".join(str(p) for p in failure.problems)
 
 
-def _resource(comparison: Comparison, live: Mapping[str, Any] | None) -> dict[str, Any]:
+def _resource(
+    comparison: Comparison, live: Mapping[str, Any] | None, rules: HealthRules | None = None
+) -> dict[str, Any]:
     key = comparison.key
-    health = assess(live) if live is not None else None
+    health = assess(live, rules) if live is not None else None
     entry: dict[str, Any] = {
         "group": key.group,
         "kind": key.kind,
@@ -331,14 +406,9 @@ def _resource(comparison: Comparison, live: Mapping[str, Any] | None) -> dict[st
     return entry
 
 
-def _sources_of(obj: Mapping[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec") or {}
-    return {"sources": spec["sources"]} if spec.get("sources") else {"source": spec.get("source")}
-
-
-def _last_synced_revision(obj: Mapping[str, Any]) -> str:
-    history = (obj.get("status") or {}).get("history") or []
-    return str(history[-1].get("revision", "")) if history else ""
+def _superseded(todo: Pending, rendered: Revisioned) -> bool:
+    """An automated sync waiting to retry a revision Git has moved past: the new one wins."""
+    return not todo.requested and todo.wait > 0 and records.revision_of(todo) != rendered.revision
 
 
 def _now() -> str:

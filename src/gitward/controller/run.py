@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
+from prometheus_client import REGISTRY, CollectorRegistry
 
+from gitward.controller.health_watch import HealthWatch
 from gitward.controller.leader import LeaderElector, LeaseConfig
-from gitward.controller.queue import WorkQueue, run_workers
+from gitward.controller.metrics import AppInfoCollector, ProbeServer
+from gitward.controller.notify import Notifier
+from gitward.controller.queue import DEFAULT_WORKERS, WorkQueue, run_workers
 from gitward.controller.reconcile import Reconciler
 from gitward.controller.status import AppResource
 from gitward.controller.triggers import PollPolicy, Triggers
 from gitward.kube import Discovery, WatchCache
 from gitward.kube.connection import Connection
+from gitward.model.resource import ResourceKey
 from gitward.render import Renderer, Tools
 from gitward.source import RepoCache
 
@@ -23,12 +30,13 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class ControllerSettings:
     namespace: str
-    workers: int = 4
+    workers: int = DEFAULT_WORKERS
     poll: PollPolicy = field(default_factory=PollPolicy)
     resource: AppResource = field(default_factory=AppResource)
     leader_election: bool = True
     tools: Tools = field(default_factory=Tools.from_environment)
     git_cache: Path | None = None  # default: <cache root>/git
+    health_port: int = 0  # /healthz, /readyz and /metrics; 0 serves none
 
 
 class Controller:
@@ -46,30 +54,71 @@ class Controller:
             namespace=settings.namespace,
             resource=settings.resource,
         )
+        self.reconciler.projects.queue = self.queue  # project changes and sync windows enqueue apps
+        self.reconciler.health_rules.queue = self.queue  # and so do changes of gitward-cm's health rules
+        self.notifier = Notifier(connection, settings.namespace, settings.resource)
+        self.reconciler.status.observers.append(self.notifier)
+        self.elector: LeaderElector | None = None
+        self.apps_synced = False
+
+    def ready(self) -> bool:
+        """Leading with the Applications listed, or a standby campaigning for the Lease."""
+        if self.apps_synced:
+            return True
+        return self.elector is not None and not self.elector.is_leader
+
+    def _applications(self) -> list[Mapping[str, Any]]:
+        store, group = self.cache.store, self.settings.resource.group
+        found = (store.get(k) for k in store.keys(group, "Application"))
+        return [a for a in found if a is not None]
 
     async def run(self) -> None:
         """Serve until cancelled (or, with leader election, until the lease is lost)."""
+        probes: ProbeServer | None = None
+        if self.settings.health_port:
+            apps = CollectorRegistry(auto_describe=True)
+            apps.register(AppInfoCollector(self._applications))
+            probes = ProbeServer(self.settings.health_port, self.ready, (REGISTRY, apps))
+            await probes.start()
         try:
             if self.settings.leader_election:
-                elector = LeaderElector(self.connection, LeaseConfig(namespace=self.settings.namespace))
-                await elector.run(self._lead)
+                self.elector = LeaderElector(self.connection, LeaseConfig(namespace=self.settings.namespace))
+                await self.elector.run(self._lead)
             else:
                 await self._lead()
         finally:
             self.queue.shutdown()
             await self.cache.aclose()
+            await self.reconciler.credentials.aclose()
+            await self.notifier.aclose()
+            if probes is not None:
+                await probes.stop()
 
     async def _lead(self) -> None:
         resource = self.settings.resource
         # Subscribe first: the first list then announces every existing app, which enqueues it.
         self.cache.store.subscribe(self.triggers.on_change)
+        self.cache.store.subscribe(self.reconciler.projects.on_change)
+        self.cache.store.subscribe(self.reconciler.health_rules.on_change)
+        # Syncs do not wait for the last wave's health: its changes bring the app back instead.
+        self.cache.store.subscribe_status(HealthWatch(self.queue, self.settings.namespace).on_status)
         await self.cache.ensure(f"{resource.group}/{resource.version}", "Application")
+        self.apps_synced = True
         log.info("controller running", namespace=self.settings.namespace, workers=self.settings.workers)
         await run_workers(self.queue, self._handle, self.settings.workers)
 
     async def _handle(self, name: str) -> None:
         try:
-            await self.reconciler.reconcile(name)
+            retry_in = await self.reconciler.reconcile(name)
+            if retry_in is not None:
+                self.queue.add_after(name, retry_in)  # a sync's retry backoff (the queue keeps the sooner)
         finally:
-            # Even a failing app is looked at again on the poll; a failure also retries with backoff.
-            self.triggers.poll_later(name)
+            # Even a failing app is looked at again on the poll (a failure also retries with
+            # backoff); a deleted one is not, or its name would be polled forever.
+            if self._exists(name):
+                self.triggers.poll_later(name)
+
+    def _exists(self, name: str) -> bool:
+        resource = self.settings.resource
+        key = ResourceKey(resource.group, "Application", self.settings.namespace, name)
+        return self.cache.store.get(key) is not None

@@ -14,7 +14,7 @@ import datetime as dt
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gitward.kube.connection import Connection
 
@@ -59,11 +59,20 @@ def _merge_diff(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str,
     return patch
 
 
+class StatusObserver(Protocol):
+    """Hears what the writer writes (notifications); must return at once and never raise."""
+
+    def event(self, app: Mapping[str, Any], reason: str, message: str, warning: bool) -> None: ...
+
+    def status(self, app: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]) -> None: ...
+
+
 class StatusWriter:
     def __init__(self, connection: Connection, resource: AppResource | None = None) -> None:
         self.connection = connection
         self.resource = resource or AppResource()
         self.writes = 0
+        self.observers: list[StatusObserver] = []
 
     async def write(self, app: Mapping[str, Any], new_status: Mapping[str, Any]) -> bool:
         """Patch the app's status if it changed; True when a request was made."""
@@ -78,6 +87,8 @@ class StatusWriter:
             content_type=MERGE_PATCH,
         )
         self.writes += 1
+        for observer in self.observers:
+            observer.status(app, app.get("status") or {}, new_status)
         return True
 
     async def event(self, app: Mapping[str, Any], reason: str, message: str, warning: bool = False) -> None:
@@ -109,4 +120,6 @@ class StatusWriter:
             "lastTimestamp": stamp,
             "count": 1,
         }
+        for observer in self.observers:
+            observer.event(app, reason, message, warning)
         await self.connection.request("POST", f"/api/v1/namespaces/{namespace}/events", body=event)

@@ -17,6 +17,7 @@ from typing import Any
 
 from gitward.controller.queue import WorkQueue
 from gitward.kube.store import Change, ChangeType, app_of
+from gitward.model.operation import REFRESH_ANNOTATIONS
 
 APPLICATION_KINDS = frozenset({("gitward.dev", "Application"), ("argoproj.io", "Application")})
 
@@ -42,7 +43,14 @@ class Triggers:
         # Applications are served from one namespace; others belong to another controller.
         self.namespace = namespace
         # Counted for metrics and tests: how many enqueues each trigger caused.
-        self.counts: dict[str, int] = {"drift": 0, "spec": 0, "operation": 0, "deleted": 0, "poll": 0}
+        self.counts: dict[str, int] = {
+            "drift": 0,
+            "spec": 0,
+            "operation": 0,
+            "refresh": 0,
+            "deleted": 0,
+            "poll": 0,
+        }
 
     def on_change(self, change: Change) -> None:
         if (change.key.group, change.key.kind) in APPLICATION_KINDS:
@@ -64,11 +72,13 @@ class Triggers:
             return
         name = change.key.name
         if change.type is ChangeType.deleted:
-            # The finalizer keeps a deleting app around; its removal only needs the queue to forget it.
+            # The finalizer keeps a deleting app around; once it is gone no poll or retry may bring it back.
             self.counts["deleted"] += 1
-            self.queue.forget(name)
+            self.queue.drop(name)
             return
-        self.counts["operation" if _requests_operation(change.obj) else "spec"] += 1
+        # Any change but one to status alone (the store drops those): the spec, the operation,
+        # or an annotation such as a refresh request or the automation pause.
+        self.counts[_reason(change.obj)] += 1
         self.queue.add(name)
 
 
@@ -86,5 +96,8 @@ def app_name(tracked: str, namespace: str | None) -> str | None:
     return tracked.removeprefix(prefix) if tracked.startswith(prefix) else None
 
 
-def _requests_operation(obj: Mapping[str, Any]) -> bool:
-    return bool(obj.get("operation"))
+def _reason(obj: Mapping[str, Any]) -> str:
+    if obj.get("operation"):
+        return "operation"
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return "refresh" if any(a in annotations for a in REFRESH_ANNOTATIONS) else "spec"

@@ -8,6 +8,12 @@ from gitward.model.codec import Record, key
 from gitward.model.duration import Duration
 from gitward.model.source import ApplicationSource, SpecError
 
+# Annotations a person (or the CLI, API or a webhook) sets on an Application; the controller acts on them.
+PAUSE_ANNOTATION = "gitward.dev/automation-paused"  # set by a rollback; removed by the next manual sync
+REFRESH_ANNOTATION = "gitward.dev/refresh"  # normal | hard; removed once Git was looked at
+ARGOCD_REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"  # the same, as Argo CD users spell it
+REFRESH_ANNOTATIONS = (REFRESH_ANNOTATION, ARGOCD_REFRESH_ANNOTATION)
+
 _FIVE_SECONDS = Duration.parse("5s")
 _THREE_MINUTES = Duration.parse("3m")
 
@@ -35,6 +41,16 @@ class RetryStrategy(Record):
     @property
     def effective_backoff(self) -> Backoff:
         return self.backoff or Backoff()
+
+    def allows(self, retries_done: int) -> bool:
+        """Whether another attempt may follow `retries_done` retries."""
+        return self.limit < 0 or retries_done < self.limit
+
+    def delay(self, retry: int) -> float:
+        """Seconds before retry number `retry` (1 for the first): duration x factor^(retry-1), capped."""
+        backoff = self.effective_backoff
+        seconds = backoff.duration.seconds * backoff.factor ** max(0, retry - 1)
+        return float(min(seconds, backoff.max_duration.seconds))
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from gitward.model.application import GROUP, VERSION, check_type_meta, manifest_order
 from gitward.model.codec import Record, key
 from gitward.model.duration import Duration
+from gitward.model.source import SpecError
 
 # Five cron fields, or one of the descriptors (@daily, @hourly, ...) the Go cron parser accepts.
 CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|\S+(\s+\S+){4})$"
@@ -65,6 +66,18 @@ class SyncWindow(Record):
     manual_sync: bool = False
     time_zone: str = ""
 
+    # Argo CD refuses a window that selects no app; accepted, it would silently never apply.
+    RULES: ClassVar[tuple[tuple[str, str], ...]] = (
+        (
+            "has(self.applications) || has(self.namespaces) || has(self.clusters)",
+            "a sync window needs applications, namespaces or clusters",
+        ),
+    )
+
+    def check(self, where: str) -> None:
+        if not (self.applications or self.namespaces or self.clusters):
+            raise SpecError(f"{where}: a sync window needs applications, namespaces or clusters")
+
 
 @dataclass(frozen=True)
 class OrphanedResourceKey(Record):
@@ -85,6 +98,18 @@ class SignatureKey(Record):
 
 
 @dataclass(frozen=True)
+class HealthRuleSpec(Record):
+    """CEL expressions judging one kind's health for the project's apps (see gitward.engine.health_rules)."""
+
+    kind: str
+    group: str = ""
+    healthy: str = ""
+    progressing: str = ""
+    degraded: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class AppProjectSpec(Record):
     """What the project's Applications may use: repositories, destinations, kinds, sync windows."""
 
@@ -101,6 +126,7 @@ class AppProjectSpec(Record):
     orphaned_resources: OrphanedResources | None = None
     signature_keys: tuple[SignatureKey, ...] = ()
     permit_only_project_scoped_clusters: bool = False
+    health_rules: tuple[HealthRuleSpec, ...] = ()
 
 
 @dataclass(frozen=True)
