@@ -62,13 +62,13 @@ def diff(
     rules = _rules(ignore_differences)
     objects = render_folder(local, app_name, dest_namespace, recurse, timeout, FAILED)
     try:
-        results = asyncio.run(_compare(objects, app_name, dest_namespace, rules, kubeconfig, context))
+        results = asyncio.run(compare(objects, app_name, dest_namespace, rules, kubeconfig, context))
     except (KubeError, SyncSpecError, IgnoreRuleError) as exc:
         fail(str(exc), FAILED)
     if output == "json":
         sys.stdout.write(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
     else:
-        _show(results)
+        show(results)
     if any(r.error for r in results):
         raise SystemExit(FAILED)
     raise SystemExit(DIFFERENT if any(r.diff for r in results) else IN_SYNC)
@@ -93,7 +93,7 @@ def _rules(path: Path | None) -> tuple[IgnoreRule, ...]:
         fail(f"{path}: {exc}", FAILED)
 
 
-async def _compare(
+async def compare(
     objects: list[dict[str, Any]],
     app: str,
     namespace: str,
@@ -113,7 +113,7 @@ async def _compare(
         return await Comparer(writer, ClusterLive(writer)).compare_all(desired, rules, app=app)
 
 
-def _show(results: Sequence[Comparison]) -> None:
+def show(results: Sequence[Comparison]) -> None:
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
     for result in results:
         if result.error:

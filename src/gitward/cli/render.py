@@ -26,6 +26,7 @@ from gitward.cli.repo import GitCache, KnownHosts, Password, SshKey, Token, User
 from gitward.model import ApplicationSource, SpecError, sources_from_spec
 from gitward.render import (
     AppContext,
+    ChartAccess,
     Renderer,
     RenderError,
     RenderSettings,
@@ -134,7 +135,9 @@ def render(
                 },
             )
             tree = _tree(source, target, cache, credentials)
-            app = AppContext(app_name or _default_name(source), namespace)
+            # --username/--password also log in to a chart's repository.
+            login = {source.repo_url: ChartAccess(username, password)} if source.chart and password else {}
+            app = AppContext(app_name or _default_name(source), namespace, chart_access=login)
             objects = renderer.render(source, tree, app)
     except ValidationFailed as failure:
         for problem in failure.problems:
