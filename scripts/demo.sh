@@ -87,6 +87,16 @@ wait_for "self-heal" replicas_are 3
 k get deployments -n guestbook
 k get applications.gitward.dev guestbook -n gitward -o jsonpath='{range .status.history[*]}{.id}{"  "}{.revision}{"  "}{.deployedAt}{"\n"}{end}'
 
+say "7. The API server and the web UI"
+KUBECONFIG_DEMO="$STATE/../clusters/demo/kubeconfig"
+TOKEN=$(gitward token create demo --role admin --namespace gitward --kubeconfig "$KUBECONFIG_DEMO")
+python3 -m uv run --frozen gitward server --namespace gitward --kubeconfig "$KUBECONFIG_DEMO" \
+  --port "${DEMO_PORT:-8081}" >"$STATE/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $CONTROLLER $SERVER 2>/dev/null || true' EXIT
+wait_for "the API server" curl -sf "http://127.0.0.1:${DEMO_PORT:-8081}/readyz"
+echo "open http://127.0.0.1:${DEMO_PORT:-8081}/ and sign in with this admin token: $TOKEN"
+
 cat <<TXT
 
 Everything is running. Try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gitward import __version__
+from gitward.cli.app_commands import app as app_commands
 from gitward.cli.controller import controller
 from gitward.cli.diff import diff
 from gitward.cli.health import health
@@ -12,7 +13,9 @@ from gitward.cli.install import install
 from gitward.cli.local import app as local_app
 from gitward.cli.render import render
 from gitward.cli.repo import app as repo_app
+from gitward.cli.server import server
 from gitward.cli.sync import sync
+from gitward.cli.token import app as token_app
 
 app = typer.Typer(
     name="gitward",
@@ -22,12 +25,15 @@ app = typer.Typer(
 )
 app.add_typer(local_app, name="local")
 app.add_typer(repo_app, name="repo")
+app.add_typer(app_commands, name="app")
 app.command("render")(render)
 app.command("health")(health)
 app.command("controller")(controller)
 app.command("install")(install)
 app.command("diff")(diff)
 app.command("sync")(sync)
+app.command("server")(server)
+app.add_typer(token_app, name="token")
 
 
 @app.command()

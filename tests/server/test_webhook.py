@@ -1,0 +1,230 @@
+"""POST /api/webhook against the real cluster: a real `git push`, then a signed webhook, brings the change in.
+
+The controller here polls Git every ten minutes, so only the webhook's refresh
+can bring a pushed commit into the cluster within the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from gitward.controller.run import Controller
+from tests.controller import test_operation_refresh as refresh_tests
+from tests.e2e.support import CONFIG, DEPLOYMENT, app_status, application, live, until
+from tests.helpers import Cluster
+from tests.server.conftest import Serve, client
+from tests.source.servers import Upstream, git
+
+pytestmark = pytest.mark.cluster
+
+SECRET = "whsec-" + secrets.token_hex(8)
+
+# A controller that does not look at Git again for ten minutes on its own: the refresh tests' fixture.
+slow_controller = refresh_tests.slow_poll
+
+
+class Clone:
+    """A developer's clone of the served repository, pushing with `git push` as anyone would."""
+
+    def __init__(self, upstream: Upstream, folder: Path) -> None:
+        # The served repository has `main` checked out: let a push update it (and its files).
+        git(upstream.path, "config", "receive.denyCurrentBranch", "updateInstead")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        git(folder.parent, "clone", "--quiet", str(upstream.path), folder.name)
+        self.path = folder
+
+    def push(self, files: dict[str, str]) -> tuple[str, str, list[str]]:
+        """Commit and push `files`; (before, after, changed paths) as a host reports them."""
+        before = git(self.path, "rev-parse", "HEAD")
+        for name, text in files.items():
+            (self.path / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.path / name).write_text(text)
+        git(self.path, "add", "--all")
+        git(self.path, "commit", "--quiet", "-m", "change")
+        git(self.path, "push", "--quiet", "origin", "HEAD:main")
+        after = git(self.path, "rev-parse", "HEAD")
+        return before, after, git(self.path, "diff", "--name-only", before, after).splitlines()
+
+
+def github_payload(url: str, before: str, after: str, changed: list[str]) -> bytes:
+    payload: dict[str, Any] = {
+        "ref": "refs/heads/main",
+        "before": before,
+        "after": after,
+        "repository": {"name": "shop", "clone_url": url, "html_url": url, "default_branch": "main"},
+        "commits": [{"id": after, "added": [], "modified": changed, "removed": []}],
+    }
+    return json.dumps(payload).encode()
+
+
+def github_headers(body: bytes, secret: str = SECRET) -> dict[str, str]:
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "X-GitHub-Event": "push",
+        "X-Hub-Signature-256": f"sha256={signature}",
+        "Content-Type": "application/json",
+    }
+
+
+def webhook_secret(cluster: Cluster, namespace: str) -> None:
+    cluster.kubectl(
+        "create",
+        "secret",
+        "generic",
+        "gitward-webhook",
+        "-n",
+        namespace,
+        f"--from-literal=github.secret={SECRET}",
+    )
+
+
+async def patches_written(http: httpx.AsyncClient) -> float:
+    """The server's own count of refresh annotations it wrote."""
+    families = text_string_to_metric_families((await http.get("/metrics")).text)
+    return sum(
+        s.value
+        for f in families
+        if f.name == "gitward_webhook_refresh_patches"
+        for s in f.samples
+        if s.name.endswith("_total") and s.labels.get("result") == "written"
+    )
+
+
+def app_annotations(cluster: Cluster, namespace: str, name: str) -> dict[str, str]:
+    found: dict[str, Any] = cluster.get_json("applications.gitward.dev", name, "-n", namespace)
+    return dict(found["metadata"].get("annotations") or {})
+
+
+async def test_a_signed_push_webhook_brings_the_pushed_commit_into_the_cluster(
+    cluster: Cluster,
+    namespace: str,
+    slow_controller: Controller,
+    repo: tuple[str, Upstream],
+    serve: Serve,
+    tmp_path: Path,
+) -> None:
+    url, upstream = repo
+    target = f"shop-{secrets.token_hex(3)}"
+    cluster.kubectl("create", "namespace", target)
+    webhook_secret(cluster, namespace)
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(application(namespace, target, url)))
+    first = upstream.head()
+    await until(
+        lambda: app_status(cluster, namespace, "shop").get("sync", {}).get("revision") == first,
+        what="the first revision synced",
+    )
+    before, after, changed = Clone(upstream, tmp_path / "clone").push(
+        {"deploy/web.yaml": DEPLOYMENT.format(replicas=3)}
+    )
+    assert changed == ["deploy/web.yaml"]
+    body = github_payload(url, before, after, changed)
+
+    async with serve() as api, client(api) as http:
+        forged = await http.post("/api/webhook", content=body, headers=github_headers(body, "not-the-secret"))
+        assert forged.status_code == 401, forged.text
+        assert SECRET not in forged.text
+        unsigned = await http.post("/api/webhook", content=body, headers={"X-GitHub-Event": "push"})
+        assert unsigned.status_code == 401
+        assert await patches_written(http) == 0
+        assert "gitward.dev/refresh" not in app_annotations(cluster, namespace, "shop")
+        assert live(cluster, "deployment", "web", target)["spec"]["replicas"] == 2  # type: ignore[index]
+
+        anonymous = await http.post(
+            "/api/webhook", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert anonymous.status_code == 400 and "X-GitHub-Event" in anonymous.text
+        ping = await http.post(
+            "/api/webhook", content=body, headers={**github_headers(body), "X-GitHub-Event": "ping"}
+        )
+        assert ping.status_code == 202 and "not a push" in ping.json()["ignored"]
+
+        accepted = await http.post("/api/webhook", content=body, headers=github_headers(body))
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.json()["apps"] == [f"{namespace}/shop"]
+        await until(
+            lambda: (live(cluster, "deployment", "web", target) or {}).get("spec", {}).get("replicas") == 3,
+            what="the pushed replica count applied",
+        )
+        status = await until(
+            lambda: (
+                (s := app_status(cluster, namespace, "shop")).get("sync", {}).get("status") == "Synced"
+                and s["sync"].get("revision") == after
+                and s
+            ),
+            what="the app Synced at the pushed commit",
+        )
+        assert status["sync"]["revision"] == after
+        await until(
+            lambda: "gitward.dev/refresh" not in app_annotations(cluster, namespace, "shop"),
+            what="the controller to clear the refresh request",
+        )
+
+
+async def test_pushes_refresh_only_apps_whose_path_they_touch_and_a_flood_is_coalesced(
+    cluster: Cluster,
+    namespace: str,
+    slow_controller: Controller,
+    repo: tuple[str, Upstream],
+    serve: Serve,
+    tmp_path: Path,
+) -> None:
+    url, upstream = repo
+    upstream.commit(
+        {"apps/a/config.yaml": CONFIG.format(colour="red"), "apps/b/config.yaml": CONFIG.format(colour="red")}
+    )
+    targets = {name: f"{name}-{secrets.token_hex(3)}" for name in ("a", "b")}
+    for name, target in targets.items():
+        cluster.kubectl("create", "namespace", target)
+        app = application(namespace, target, url, name=name, path=f"apps/{name}")
+        cluster.kubectl("apply", "-f", "-", stdin=json.dumps(app))
+    webhook_secret(cluster, namespace)
+
+    def colour(name: str) -> str | None:
+        found = live(cluster, "configmap", "settings", targets[name])
+        return found["data"]["colour"] if found else None
+
+    await until(lambda: colour("a") == "red" and colour("b") == "red", what="both apps synced")
+    before, after, changed = Clone(upstream, tmp_path / "clone").push(
+        {"apps/a/config.yaml": CONFIG.format(colour="green")}
+    )
+
+    async with serve() as api, client(api) as http:
+        elsewhere = github_payload(url.replace("/shop", "/elsewhere"), before, after, changed)
+        unknown = await http.post("/api/webhook", content=elsewhere, headers=github_headers(elsewhere))
+        assert unknown.status_code == 202 and unknown.json()["apps"] == []
+
+        body = github_payload(url, before, after, changed)
+        headers = github_headers(body)
+        gate = asyncio.Semaphore(25)
+
+        async def post() -> int:
+            async with gate:
+                answer = await http.post("/api/webhook", content=body, headers=headers)
+                assert answer.json()["apps"] == [f"{namespace}/a"]  # the push touched apps/a alone
+                return answer.status_code
+
+        codes = await asyncio.gather(*(post() for _ in range(1000)))
+        assert set(codes) == {202}
+        await until(lambda: colour("a") == "green", what="app a to get the pushed colour")
+        await until(
+            lambda: "gitward.dev/refresh" not in app_annotations(cluster, namespace, "a"),
+            what="the last refresh request cleared",
+        )
+        # A patch waits for the controller to finish the previous refresh, and none is needed once
+        # the app reports the pushed commit: one or two, not 1,000; all for app a (no answer named b).
+        written = await patches_written(http)
+        print(f"refresh patches written for 1,000 pushes: {written:.0f}")
+        assert 1 <= written <= 3, written
+
+    assert colour("b") == "red"
+    assert "gitward.dev/refresh" not in app_annotations(cluster, namespace, "b")
