@@ -3,7 +3,7 @@
 UV := python3 -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: all setup toolchain lint typecheck unit test demo demo-down clean
+.PHONY: all setup packages toolchain ui lint typecheck unit test demo demo-down clean
 
 all: test
 
@@ -11,8 +11,16 @@ setup:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
+# Debian packages the tests need (sshd for the ssh Git server); see the script's list.
+packages:
+	scripts/os-packages.sh
+
 toolchain: setup
 	$(RUN) gitward local toolchain --build
+
+# The web UI (ui/), built into ui/dist, which `gitward server` serves at /; npm ci needs only the registry.
+ui:
+	cd ui && npm ci --no-audit --no-fund && npm run build
 
 lint: setup
 	$(RUN) ruff check src tests bench
@@ -25,10 +33,10 @@ typecheck: setup
 unit: setup
 	$(RUN) pytest tests/unit
 
-test: toolchain lint typecheck
+test: packages toolchain ui lint typecheck
 	$(RUN) pytest
 
-demo: toolchain
+demo: packages toolchain ui
 	scripts/demo.sh
 
 demo-down: setup
