@@ -32,6 +32,9 @@ gitward install --crds-only --apply --kubeconfig "$STATE/../clusters/demo/kubeco
 k create namespace gitward --dry-run=client -o yaml | k apply -f - >/dev/null
 k create namespace guestbook --dry-run=client -o yaml | k apply -f - >/dev/null
 pkill -f "gitward controller --namespace gitward --kubeconfig $STATE/../clusters/demo/kubeconfig" 2>/dev/null || true
+# A second `make demo` on the same cluster starts a new Git history: the previous run's
+# Application would (rightly) refuse to follow a rewritten branch, so it starts afresh too.
+k delete applications.gitward.dev guestbook -n gitward --ignore-not-found >/dev/null
 python3 -m uv run --frozen gitward controller --namespace gitward \
   --kubeconfig "$STATE/../clusters/demo/kubeconfig" --poll 5 >"$LOG" 2>&1 &
 CONTROLLER=$!
@@ -89,7 +92,8 @@ k get applications.gitward.dev guestbook -n gitward -o jsonpath='{range .status.
 
 say "7. The API server and the web UI"
 KUBECONFIG_DEMO="$STATE/../clusters/demo/kubeconfig"
-TOKEN=$(gitward token create demo --role admin --namespace gitward --kubeconfig "$KUBECONFIG_DEMO")
+# A fresh name each run: `make demo` again on the same cluster must not trip over the last token.
+TOKEN=$(gitward token create "demo-$(date +%s)" --role admin --namespace gitward --kubeconfig "$KUBECONFIG_DEMO")
 python3 -m uv run --frozen gitward server --namespace gitward --kubeconfig "$KUBECONFIG_DEMO" \
   --port "${DEMO_PORT:-8081}" >"$STATE/server.log" 2>&1 &
 SERVER=$!
@@ -104,7 +108,7 @@ Everything is running. Try:
   uv run gitward local kubectl --name demo get applications.gitward.dev -n gitward
   uv run gitward local kubectl --name demo scale deployment guestbook -n guestbook --replicas=1
   tail -f $LOG
-Ctrl-C stops the controller; 'make demo-down' removes the cluster.
+Ctrl-C stops the controller and the server; 'make demo-down' removes the cluster.
 TXT
 if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
 wait "$CONTROLLER"
