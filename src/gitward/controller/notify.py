@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,8 @@ URL_ANNOTATION = "gitward.dev/notify-webhook-url"
 SECRET_ANNOTATION = "gitward.dev/notify-webhook-secret"  # noqa: S105 - an annotation's name
 TRIGGERS_ANNOTATION = "gitward.dev/notify-on"
 TRIGGERS = ("sync-succeeded", "sync-failed", "health-degraded", "drift-healed")
+# (namespace, project name) -> the AppProject object, or None.
+ProjectLookup = Callable[[str, str], Mapping[str, Any] | None]
 COLOURS = {
     "sync-succeeded": "good",
     "drift-healed": "good",
@@ -120,11 +122,14 @@ class Notifier:
         *,
         timeout: float = 5.0,
         capacity: int = 200,
+        projects: ProjectLookup | None = None,
     ) -> None:
         self.connection = connection
         self.namespace = namespace
         self.resource = resource or AppResource()
         self.timeout = timeout
+        # The controller's watch cache of AppProjects: without it each note costs a GET.
+        self.projects = projects
         self._queue: asyncio.Queue[Note] = asyncio.Queue(capacity)
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
@@ -144,6 +149,10 @@ class Notifier:
     def _put(self, app: Mapping[str, Any], trigger: str, text: str) -> None:
         metadata = app.get("metadata") or {}
         project = str((app.get("spec") or {}).get("project") or "default")
+        if self.projects is not None and not _wants_notes(
+            self.projects(str(metadata.get("namespace") or ""), project)
+        ):
+            return  # most projects ask for none: a thousand apps syncing must not fill the queue
         note = Note(
             str(metadata.get("namespace") or ""), str(metadata.get("name") or ""), project, trigger, text
         )
@@ -197,6 +206,8 @@ class Notifier:
         self.sent += 1
 
     async def _project(self, note: Note) -> Mapping[str, Any] | None:
+        if self.projects is not None:
+            return self.projects(note.namespace, note.project)
         group = f"/apis/{self.resource.group}/{self.resource.version}"
         path = f"{group}/namespaces/{note.namespace}/appprojects/{note.project}"
         try:
@@ -223,3 +234,8 @@ class Notifier:
             return None
         value = (secret.get("data") or {}).get("url")
         return base64.b64decode(value).decode().strip() if value else None
+
+
+def _wants_notes(project: Mapping[str, Any] | None) -> bool:
+    annotations = ((project or {}).get("metadata") or {}).get("annotations") or {}
+    return bool(annotations.get(URL_ANNOTATION) or annotations.get(SECRET_ANNOTATION))

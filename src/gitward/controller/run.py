@@ -56,7 +56,7 @@ class Controller:
         )
         self.reconciler.projects.queue = self.queue  # project changes and sync windows enqueue apps
         self.reconciler.health_rules.queue = self.queue  # and so do changes of gitward-cm's health rules
-        self.notifier = Notifier(connection, settings.namespace, settings.resource)
+        self.notifier = Notifier(connection, settings.namespace, settings.resource, projects=self._project)
         self.reconciler.status.observers.append(self.notifier)
         self.elector: LeaderElector | None = None
         self.apps_synced = False
@@ -117,6 +117,10 @@ class Controller:
             # backoff); a deleted one is not, or its name would be polled forever.
             if self._exists(name):
                 self.triggers.poll_later(name)
+
+    def _project(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """An AppProject from the watch cache (the reconciler watches them before any sync)."""
+        return self.cache.store.get(ResourceKey(self.settings.resource.group, "AppProject", namespace, name))
 
     def _exists(self, name: str) -> bool:
         resource = self.settings.resource
