@@ -228,6 +228,8 @@ def prepare(kubectl: list[str], namespace: str, objects: list[dict[str, Any]]) -
     """The apps' namespace and gitward's CRDs, Established; then `objects` (an AppProject...)."""
     setup = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, *crds()]
     for items in (setup, objects):
+        if not items:
+            continue  # kubectl refuses to apply an empty list
         subprocess.run(
             [*kubectl, "apply", "--server-side", "-f", "-"],
             input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
 import socket
@@ -31,8 +30,8 @@ import time
 from typing import Any
 
 import httpx
+from observe import prepare as prepare_cluster
 
-from gitward.install.crds import crds
 from gitward.kube import Connection
 from gitward.local import cluster, pki, toolchain
 from gitward.server.auth import Role, create_token
@@ -126,12 +125,7 @@ def main() -> None:
     kubectl = [str(toolchain.find("kubectl")), f"--kubeconfig={kubeconfig}"]
     server: subprocess.Popen[bytes] | None = None
     try:
-        listing = json.dumps({"apiVersion": "v1", "kind": "List", "items": crds()})
-        subprocess.run([*kubectl, "apply", "--server-side", "-f", "-"], input=listing.encode(), check=True)
-        subprocess.run(
-            [*kubectl, "wait", "--for=condition=Established", "crd/applications.gitward.dev"], check=True
-        )
-        subprocess.run([*kubectl, "create", "namespace", NAMESPACE], check=True)
+        prepare_cluster(kubectl, NAMESPACE, [])  # the namespace and the CRDs, Established
 
         async def prepare() -> str:
             async with Connection.from_kubeconfig(state.layout.kubeconfig) as connection:

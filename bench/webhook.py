@@ -38,14 +38,12 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import httpx
-from observe import Apps, ControllerProcess, percentile
+from observe import Apps, ControllerProcess, percentile, prepare
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller import APPS_NAMESPACE, DEFAULT_PROJECT, app_yaml, application
-from gitward.install.crds import crds
 from gitward.kube import Discovery, WatchCache
 from gitward.kube.connection import Connection
 from gitward.local import cluster, toolchain
@@ -232,20 +230,9 @@ def main() -> None:
     server: subprocess.Popen[bytes] | None = None
     controller: ControllerProcess | None = None
     try:
-        setup: list[dict[str, Any]] = [
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
-            for n in (APPS_NAMESPACE, DESTINATION)
-        ]
-        run(
-            kubectl,
-            "apply",
-            "--server-side",
-            "-f",
-            "-",
-            stdin=json.dumps({"kind": "List", "apiVersion": "v1", "items": [*setup, *crds()]}),
-        )
-        run(kubectl, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-        run(kubectl, "apply", "--server-side", "-f", "-", stdin=json.dumps(DEFAULT_PROJECT))
+        # The CRDs Established (asked again while a new CRD has no conditions), then the project.
+        destination = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": DESTINATION}}
+        prepare(kubectl, APPS_NAMESPACE, [destination, DEFAULT_PROJECT])
         run(
             kubectl,
             "create",
