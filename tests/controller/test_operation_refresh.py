@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gitward.controller.run import Controller
-from gitward.controller.triggers import PollPolicy
-from gitward.kube.connection import Connection
 from tests.e2e import conftest as e2e
-from tests.e2e.support import DEPLOYMENT, application, install_crds, settings, until
+from tests.e2e.support import DEPLOYMENT, application, until
 from tests.helpers import Cluster
 from tests.source.servers import Upstream
 
 pytestmark = pytest.mark.cluster
 
-# The end-to-end tests' Git server (fixture `repo`), shared rather than copied.
+# The end-to-end tests' Git server and slow-polling controller, shared rather than copied.
 repo = e2e.repo
-
-
-@pytest.fixture
-async def slow_poll(
-    cluster: Cluster, connection: Connection, namespace: str, tmp_path: Path
-) -> AsyncIterator[Controller]:
-    """A controller that would not look at Git again for ten minutes on its own."""
-    install_crds(cluster)
-    running = Controller(
-        connection, settings(namespace, tmp_path, poll=PollPolicy(interval=600.0, jitter=0.0))
-    )
-    task = asyncio.create_task(running.run())
-    yield running
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+slow_poll = e2e.slow_poll
 
 
 async def test_a_refresh_fetches_now_and_a_hard_one_renders_afresh(

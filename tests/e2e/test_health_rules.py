@@ -6,18 +6,14 @@ the Application's status (resource and app health) follows what Git sets.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gitward.controller.run import Controller
-from gitward.controller.triggers import PollPolicy
-from gitward.kube.connection import Connection
-from tests.e2e.support import CONFIG, app_status, application, install_crds, settings, until
+from tests.e2e.support import CONFIG, app_status, application, until
 from tests.helpers import Cluster
 from tests.source.servers import Upstream
 
@@ -135,29 +131,19 @@ async def test_the_projects_rule_wins_over_gitward_cm(
 
 
 async def test_a_change_of_gitward_cm_re_judges_the_apps_at_once(
-    cluster: Cluster, connection: Connection, namespace: str, repo: tuple[str, Upstream], tmp_path: Path
+    cluster: Cluster, namespace: str, repo: tuple[str, Upstream], slow_poll: Controller
 ) -> None:
     url, _ = repo
-    install_crds(cluster)
-    # Polls far apart: only the ConfigMap's change can wake the app in time.
-    running = Controller(
-        connection, settings(namespace, tmp_path, poll=PollPolicy(interval=600.0, jitter=0.0))
+    create_app(cluster, namespace, url)
+    await until(
+        lambda: app_status(cluster, namespace, "shop").get("sync", {}).get("status") == "Synced",
+        what="the app Synced",
     )
-    task = asyncio.create_task(running.run())
-    try:
-        create_app(cluster, namespace, url)
-        await until(
-            lambda: app_status(cluster, namespace, "shop").get("sync", {}).get("status") == "Synced",
-            what="the app Synced",
-        )
-        assert health_of(cluster, namespace) is None  # no rule: a ConfigMap has no health
+    assert health_of(cluster, namespace) is None  # no rule: a ConfigMap has no health
 
-        put_config_map(cluster, namespace, {"resource.customizations.health.ConfigMap": COLOUR_RULE})
+    put_config_map(cluster, namespace, {"resource.customizations.health.ConfigMap": COLOUR_RULE})
 
-        await until(
-            lambda: health_of(cluster, namespace) == {"status": "Healthy", "message": "colour is blue"},
-            what="the ConfigMap judged by the new rule",
-        )
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    await until(
+        lambda: health_of(cluster, namespace) == {"status": "Healthy", "message": "colour is blue"},
+        what="the ConfigMap judged by the new rule",
+    )

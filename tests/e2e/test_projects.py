@@ -6,19 +6,15 @@ cluster untouched: not one object of the app is applied.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import secrets
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gitward.controller.run import Controller
-from gitward.controller.triggers import PollPolicy
-from gitward.kube.connection import Connection
-from tests.e2e.support import application, install_crds, settings, until
+from tests.e2e.support import application, until
 from tests.helpers import Cluster
 from tests.source.servers import Upstream
 
@@ -170,57 +166,45 @@ def window_now(duration: str, now: dt.datetime | None = None) -> dict[str, Any]:
 
 
 async def test_a_deny_window_holds_automated_and_manual_syncs_until_it_closes(
-    cluster: Cluster, connection: Connection, namespace: str, repo: tuple[str, Upstream], tmp_path: Path
+    cluster: Cluster, namespace: str, repo: tuple[str, Upstream], slow_poll: Controller
 ) -> None:
     url, _ = repo
-    install_crds(cluster)
-    # Polls far apart: only the project's change and the window's end may wake the app in time.
-    running = Controller(
-        connection, settings(namespace, tmp_path, poll=PollPolicy(interval=600.0, jitter=0.0))
+    target = target_namespace(cluster)
+    opened = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    window = window_now("2h", opened)
+    apply_project(cluster, namespace, {**ALLOW_ALL, "syncWindows": [window]})
+    create_app(cluster, namespace, target, url)
+
+    blocked = await until(lambda: condition(cluster, namespace, "SyncWindowBlocked"), what="the window block")
+    assert blocked["message"] == (
+        f"sync blocked by sync window (a deny window is open: deny '{window['schedule']}' for 2h)"
     )
-    task = asyncio.create_task(running.run())
-    try:
-        target = target_namespace(cluster)
-        opened = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-        window = window_now("2h", opened)
-        apply_project(cluster, namespace, {**ALLOW_ALL, "syncWindows": [window]})
-        create_app(cluster, namespace, target, url)
+    assert app_status(cluster, namespace)["sync"]["status"] == "OutOfSync"
+    assert applied(cluster, target) == []
 
-        blocked = await until(
-            lambda: condition(cluster, namespace, "SyncWindowBlocked"), what="the window block"
-        )
-        assert blocked["message"] == (
-            f"sync blocked by sync window (a deny window is open: deny '{window['schedule']}' for 2h)"
-        )
-        assert app_status(cluster, namespace)["sync"]["status"] == "OutOfSync"
-        assert applied(cluster, target) == []
+    # A person's sync is refused too (the window has no manualSync), and says why.
+    request_sync(cluster, namespace)
+    state = await until(
+        lambda: (
+            (app_status(cluster, namespace).get("operationState") or {}).get("phase") == "Failed"
+            and app_status(cluster, namespace)["operationState"]
+        ),
+        what="the refused operation",
+    )
+    assert state["message"] == blocked["message"]
+    assert "operation" not in cluster.get_json("applications.gitward.dev", "shop", "-n", namespace)
+    assert applied(cluster, target) == []
 
-        # A person's sync is refused too (the window has no manualSync), and says why.
-        request_sync(cluster, namespace)
-        state = await until(
-            lambda: (
-                (app_status(cluster, namespace).get("operationState") or {}).get("phase") == "Failed"
-                and app_status(cluster, namespace)["operationState"]
-            ),
-            what="the refused operation",
-        )
-        assert state["message"] == blocked["message"]
-        assert "operation" not in cluster.get_json("applications.gitward.dev", "shop", "-n", namespace)
-        assert applied(cluster, target) == []
-
-        # The window now ends a few seconds from now: the app syncs by itself once it has.
-        ends = int((dt.datetime.now(dt.UTC) - opened).total_seconds()) + 5
-        apply_project(cluster, namespace, {**ALLOW_ALL, "syncWindows": [{**window, "duration": f"{ends}s"}]})
-        await until(
-            lambda: sorted(applied(cluster, target)) == ["configmap/settings", "deployment.apps/web"],
-            what="sync",
-        )
-        await until(
-            lambda: condition(cluster, namespace, "SyncWindowBlocked") is None, what="the condition to clear"
-        )
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    # The window now ends a few seconds from now: the app syncs by itself once it has.
+    ends = int((dt.datetime.now(dt.UTC) - opened).total_seconds()) + 5
+    apply_project(cluster, namespace, {**ALLOW_ALL, "syncWindows": [{**window, "duration": f"{ends}s"}]})
+    await until(
+        lambda: sorted(applied(cluster, target)) == ["configmap/settings", "deployment.apps/web"],
+        what="sync",
+    )
+    await until(
+        lambda: condition(cluster, namespace, "SyncWindowBlocked") is None, what="the condition to clear"
+    )
 
 
 async def test_a_missing_project_is_refused_and_a_missing_default_allows_everything(

@@ -20,7 +20,7 @@ from gitward.server.app import create_app
 from gitward.server.state import ServerSettings
 
 # The end-to-end fixtures (a Git server with the shop app, a running controller), shared as they are.
-from tests.e2e.conftest import controller, repo  # noqa: F401
+from tests.e2e.conftest import controller, repo, slow_poll  # noqa: F401
 from tests.e2e.support import install_crds
 from tests.helpers import Cluster
 

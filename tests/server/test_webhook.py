@@ -19,7 +19,6 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gitward.controller.run import Controller
-from tests.controller import test_operation_refresh as refresh_tests
 from tests.e2e.support import CONFIG, DEPLOYMENT, app_status, application, live, until
 from tests.helpers import Cluster
 from tests.server.conftest import Serve, client
@@ -28,9 +27,6 @@ from tests.source.servers import Upstream, git
 pytestmark = pytest.mark.cluster
 
 SECRET = "whsec-" + secrets.token_hex(8)
-
-# A controller that does not look at Git again for ten minutes on its own: the refresh tests' fixture.
-slow_controller = refresh_tests.slow_poll
 
 
 class Clone:
@@ -108,7 +104,7 @@ def app_annotations(cluster: Cluster, namespace: str, name: str) -> dict[str, st
 async def test_a_signed_push_webhook_brings_the_pushed_commit_into_the_cluster(
     cluster: Cluster,
     namespace: str,
-    slow_controller: Controller,
+    slow_poll: Controller,
     repo: tuple[str, Upstream],
     serve: Serve,
     tmp_path: Path,
@@ -173,7 +169,7 @@ async def test_a_signed_push_webhook_brings_the_pushed_commit_into_the_cluster(
 async def test_pushes_refresh_only_apps_whose_path_they_touch_and_a_flood_is_coalesced(
     cluster: Cluster,
     namespace: str,
-    slow_controller: Controller,
+    slow_poll: Controller,
     repo: tuple[str, Upstream],
     serve: Serve,
     tmp_path: Path,
