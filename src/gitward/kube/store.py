@@ -73,6 +73,9 @@ class Store:
     def __init__(self) -> None:
         self._objects: dict[ResourceKey, Mapping[str, Any]] = {}
         self._by_tracking: dict[str, set[ResourceKey]] = {}
+        # The same keys by app: every pass asks for its app's objects, and a scan of every
+        # tracking id per pass made a thousand apps' cold start quadratic.
+        self._by_app: dict[str, set[ResourceKey]] = {}
         self._subscribers: list[Subscriber] = []
         self._status_subscribers: list[Subscriber] = []
 
@@ -90,8 +93,7 @@ class Store:
 
     def tracked_by(self, app: str) -> list[Mapping[str, Any]]:
         """Every live object whose tracking id names `app` (prune candidates, still to be checked)."""
-        keys = sorted(k for t, ks in self._by_tracking.items() if app_of(t) == app for k in ks)
-        return [self._objects[k] for k in keys]
+        return [self._objects[k] for k in sorted(self._by_app.get(app, ()))]
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call `subscriber` on every meaningful change; returns a function that unsubscribes."""
@@ -141,12 +143,11 @@ class Store:
         if before == after:
             return
         if before is not None:
-            keys = self._by_tracking.get(before, set())
-            keys.discard(key)
-            if not keys:
-                self._by_tracking.pop(before, None)
+            _unindex(self._by_tracking, before, key)
+            _unindex(self._by_app, app_of(before), key)
         if after is not None:
             self._by_tracking.setdefault(after, set()).add(key)
+            self._by_app.setdefault(app_of(after), set()).add(key)
 
     def _notify(self, change: Change, subscribers: list[Subscriber] | None = None) -> None:
         for subscriber in list(self._subscribers if subscribers is None else subscribers):
@@ -154,3 +155,11 @@ class Store:
                 subscriber(change)
             except Exception:  # one broken subscriber must not stop the others or the reflector
                 log.exception("store subscriber failed", key=str(change.key))
+
+
+def _unindex(index: dict[str, set[ResourceKey]], value: str, key: ResourceKey) -> None:
+    keys = index.get(value)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[value]
