@@ -15,7 +15,6 @@ object): while neither side changes, comparing again sends no request.
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from typing import Any, Protocol
 
 from gitward.engine import client_apply, tracking
 from gitward.engine import options as sync_options
-from gitward.engine.diff import desired_hash, normalize, unified
+from gitward.engine.diff import SERVER_METADATA, desired_hash, normalize, unified
 from gitward.engine.ignore import IgnoreRule, IgnoreRuleError, apply_rules
+from gitward.engine.trees import object_copy
 from gitward.kube import Discovery, KubeError, UnknownKind, WatchCache, Writer
 from gitward.model.resource import ResourceKey
 from gitward.model.sync import SyncOptions, SyncSpecError
@@ -103,9 +103,13 @@ class Comparer:
         concurrency: int = 20,
         cache_size: int = 20_000,
         dry_run_creates: bool = True,
+        diffs: bool = True,
     ) -> None:
         self.writer = writer
         self.live = live
+        # False: an OutOfSync comparison carries no diff text (a controller reports only the verdict;
+        # rendering two YAML documents per changed object was a tenth of its CPU at a cold start).
+        self.diffs = diffs
         # False: an object that does not exist yet is OutOfSync without asking the server what it
         # would become (a controller's sync dry-runs it anyway before creating it).
         self.dry_run_creates = dry_run_creates
@@ -159,7 +163,7 @@ class Comparer:
             except UnknownKind as exc:
                 if (key.group, key.kind) in pending_kinds:
                     # Its CRD is part of the same sync: it cannot be dry-run yet, only created.
-                    return _verdict(key, desired, None, rules)
+                    return self._verdict(key, desired, None, rules)
                 return Comparison(key, None, error=str(exc))
             except (KubeError, IgnoreRuleError) as exc:
                 return Comparison(key, None, error=str(exc))
@@ -173,11 +177,14 @@ class Comparer:
         if client_side:
             # Its own prediction, cached apart: the same manifest may be compared both ways.
             desired = client_apply.with_last_applied(desired)
-        predicted = await self._predict(desired, live, client_side)
+        cached = self._cached(desired, live)
+        if cached is not None:
+            return self._verdict(key, cached, live, rules)
+        predicted = await self._dry_run(desired, live if client_side else None)
         for _ in range(STALE_RETRIES):
             if _version(predicted) == _version(live):
                 self._remember(desired, live, predicted)
-                return _verdict(key, predicted, live, rules)
+                return self._verdict(key, predicted, live, rules)
             # The dry run started from another version than our copy (a controller wrote in between,
             # or the watch is behind): compared with it, that write would look like drift. Fetch the
             # current copy; only if it moved on again is another dry run needed.
@@ -185,15 +192,17 @@ class Comparer:
             live = await self.writer.get(str(desired.get("apiVersion")), key.kind, key.name, key.namespace)
             if live is None:
                 return await self._would_create(key, desired, rules)
+            if (cached := self._cached(desired, live)) is not None:
+                return self._verdict(key, cached, live, rules)
             if _version(predicted) != _version(live):
-                predicted = await self._predict(desired, live, client_side)
+                predicted = await self._dry_run(desired, live if client_side else None)
         raise KubeError(0, "Conflict", f"{key}: kept changing while being compared; try again")
 
     async def _would_create(
         self, key: ResourceKey, desired: Mapping[str, Any], rules: Sequence[IgnoreRule]
     ) -> Comparison:
         if not self.dry_run_creates:
-            return _verdict(key, desired, None, rules)
+            return self._verdict(key, desired, None, rules)
         try:
             predicted: Mapping[str, Any] = await self._dry_run(desired)
         except KubeError as exc:
@@ -201,18 +210,24 @@ class Comparer:
             if not exc.not_found:
                 raise
             predicted = desired
-        return _verdict(key, predicted, None, rules)
+        return self._verdict(key, predicted, None, rules)
 
-    async def _predict(
-        self, desired: Mapping[str, Any], live: Mapping[str, Any], client_side: bool = False
-    ) -> Mapping[str, Any]:
+    def _cached(self, desired: Mapping[str, Any], live: Mapping[str, Any]) -> Mapping[str, Any] | None:
         cache_key = _cache_key(desired, live)
         cached = self._cache.get(cache_key)
         if cached is not None:
             self._cache.move_to_end(cache_key)
             self.cache_hits += 1
-            return cached
-        return await self._dry_run(desired, live if client_side else None)
+        return cached
+
+    def _verdict(
+        self,
+        key: ResourceKey,
+        predicted: Mapping[str, Any],
+        live: Mapping[str, Any] | None,
+        rules: Sequence[IgnoreRule],
+    ) -> Comparison:
+        return _verdict(key, predicted, live, rules, diff=self.diffs)
 
     def applied(self, desired: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
         """A server-side apply's answer is what a dry run at its version predicts: the next
@@ -224,7 +239,7 @@ class Comparer:
     ) -> None:
         """Keep a prediction under the very version it was made from (never a neighbour's)."""
         cache_key = _cache_key(desired, live)
-        self._cache[cache_key] = predicted
+        self._cache[cache_key] = _slim(predicted)
         self._cache.move_to_end(cache_key)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -251,7 +266,43 @@ def _client_side(obj: Mapping[str, Any], app_options: SyncOptions) -> bool:
 
 
 def _cache_key(desired: Mapping[str, Any], live: Mapping[str, Any]) -> CacheKey:
-    return (str((live.get("metadata") or {}).get("uid")), _version(live), desired_hash(desired))
+    return (str((live.get("metadata") or {}).get("uid")), _spec_version(live), desired_hash(desired))
+
+
+def _spec_version(live: Mapping[str, Any]) -> str:
+    """What a prediction depends on: the resourceVersion, or less where the server lets us.
+
+    A Deployment's or custom resource's status changes all the time (every
+    rollout step, every probe) and moves its resourceVersion each time, while
+    a prediction ignores status. For an object of spec, status and metadata
+    whose generation counts its spec changes, the generation plus its
+    metadata and its field owners (minus their timestamps and the status
+    writers) say everything the prediction saw; so a rollout does not cost a
+    dry run per status write.
+    """
+    metadata = live.get("metadata") or {}
+    generation = metadata.get("generation")
+    if not generation or "status" not in live or set(live) - _SPEC_STATUS:
+        return _version(live)
+    owners = [
+        {k: v for k, v in entry.items() if k != "time"}
+        for entry in metadata.get("managedFields") or []
+        if isinstance(entry, Mapping) and entry.get("subresource") != "status"
+    ]
+    rest = {k: v for k, v in metadata.items() if k not in SERVER_METADATA}
+    return f"g{generation}:{desired_hash({'metadata': rest, 'owners': owners})}"
+
+
+_SPEC_STATUS = frozenset(("apiVersion", "kind", "metadata", "spec", "status"))
+
+
+def _slim(predicted: Mapping[str, Any]) -> dict[str, Any]:
+    """A prediction as the comparison reads it: without status and field owners, a third of its size."""
+    slim = {k: v for k, v in predicted.items() if k != "status"}
+    metadata = slim.get("metadata")
+    if isinstance(metadata, Mapping):
+        slim["metadata"] = {k: v for k, v in metadata.items() if k != "managedFields"}
+    return slim
 
 
 def _version(obj: Mapping[str, Any]) -> str:
@@ -263,6 +314,8 @@ def _verdict(
     predicted: Mapping[str, Any],
     live: Mapping[str, Any] | None,
     rules: Sequence[IgnoreRule],
+    *,
+    diff: bool = True,
 ) -> Comparison:
     # Who owns what is known only from the live object; the prediction's managedFields claim it all for us.
     managed = (live or {}).get("metadata", {}).get("managedFields") or []
@@ -270,7 +323,8 @@ def _verdict(
     have = apply_rules(rules, normalize(live), managed) if live is not None else None
     if want == have:
         return Comparison(key, SYNCED)
-    return Comparison(key, OUT_OF_SYNC, unified(want, have, str(key)), would_create=live is None)
+    text = unified(want, have, str(key)) if diff else ""
+    return Comparison(key, OUT_OF_SYNC, text, would_create=live is None)
 
 
 def _defined_kinds(objects: Sequence[Mapping[str, Any]]) -> frozenset[tuple[str, str]]:
@@ -300,7 +354,7 @@ async def with_namespace(
     }
     out = []
     for obj in objects:
-        copied = copy.deepcopy(dict(obj))
+        copied = object_copy(obj)
         metadata = copied.setdefault("metadata", {})
         if namespace and isinstance(metadata, dict) and not metadata.get("namespace"):
             key = ResourceKey.of(copied)

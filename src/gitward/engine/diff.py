@@ -7,7 +7,6 @@ what is left differs only where the user's intent and the cluster disagree.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import hashlib
 import json
@@ -15,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import yaml
+
+from gitward.engine.trees import object_copy, tree_copy
 
 # Written by the apiserver on every object; never part of what Git declares.
 SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "generation", "creationTimestamp")
@@ -24,13 +25,14 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 def normalize(obj: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `obj` without status and the server's bookkeeping metadata."""
-    out = copy.deepcopy(dict(obj))
-    out.pop("status", None)
-    metadata = out.get("metadata")
-    if isinstance(metadata, dict):
-        for field in SERVER_METADATA:
-            metadata.pop(field, None)
-    return out
+    # Left out before copying: managedFields and status are most of a live object.
+    out = {k: tree_copy(v) for k, v in obj.items() if k not in ("status", "metadata")}
+    metadata = obj.get("metadata")
+    if isinstance(metadata, Mapping):
+        out["metadata"] = {k: tree_copy(v) for k, v in metadata.items() if k not in SERVER_METADATA}
+    elif "metadata" in obj:
+        out["metadata"] = tree_copy(metadata)
+    return {k: out[k] for k in obj if k in out}  # in the object's own order, as diffs show it
 
 
 def desired_hash(obj: Mapping[str, Any]) -> str:
@@ -78,7 +80,7 @@ def mask_secrets(
 
 
 def _copy(obj: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return copy.deepcopy(dict(obj)) if obj is not None else None
+    return object_copy(obj) if obj is not None else None
 
 
 def _masked(obj: Mapping[str, Any] | None, masks: Mapping[str, str]) -> dict[str, Any] | None:

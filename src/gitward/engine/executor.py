@@ -7,7 +7,6 @@ words that name the object and the field but never a Secret's value.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 from gitward.engine import client_apply, waits
 from gitward.engine.applied import AppliedMemo
 from gitward.engine.client_apply import with_last_applied
+from gitward.engine.trees import object_copy
 from gitward.kube import KubeError, Propagation, Writer
 from gitward.kube.apply import scrub
 from gitward.model.resource import ResourceKey
@@ -113,7 +113,7 @@ class Executor:
             return await self.create(obj, strict=strict)
         key = ResourceKey.of(obj)
         resource = await self.writer.discovery.resolve(str(obj.get("apiVersion")), key.kind)
-        body = copy.deepcopy(dict(obj))
+        body = object_copy(obj)
         body.setdefault("metadata", {})["resourceVersion"] = (live.get("metadata") or {}).get(
             "resourceVersion"
         )

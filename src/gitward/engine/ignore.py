@@ -10,7 +10,6 @@ comparison runs.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 
 import jq  # type: ignore[import-not-found]  # a C extension without stubs; used only below
 
+from gitward.engine.trees import object_copy
 from gitward.model.resource import ResourceKey
 
 _FIELDS = {
@@ -125,11 +125,12 @@ def apply_rules(
     """
     if obj is None:
         return None
-    out = copy.deepcopy(dict(obj))
-    key = ResourceKey.of(out)
-    for rule in rules:
-        if not rule.matches(key):
-            continue
+    key = ResourceKey.of(obj)
+    matching = [rule for rule in rules if rule.matches(key)]
+    if not matching:
+        return dict(obj)  # nothing removed, so nothing nested is touched: no deep copy per comparison
+    out = object_copy(obj)
+    for rule in matching:
         for pointer in rule._pointers:
             _remove(out, pointer)
         for expression, program in zip(rule.jq_path_expressions, rule._programs, strict=True):

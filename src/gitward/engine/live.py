@@ -3,6 +3,8 @@
 A revision of 4,000 objects in one namespace costs a handful of paged
 LISTs instead of 4,000 GETs; a kind with a few objects is read with GETs,
 since listing a namespace full of someone else's objects would cost more.
+A controller, which watches the kinds its apps deploy anyway, passes its
+watch cache and the sync reads nothing (four GETs per app at a cold start).
 """
 
 from __future__ import annotations
@@ -10,32 +12,49 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from gitward.engine import waits
-from gitward.kube import ApiResource, Connection, KubeError, Writer
+from gitward.kube import ApiResource, Connection, KubeError, UnknownKind, Writer
 from gitward.model.resource import ResourceKey
 
 LIST_FROM = 20  # objects of one kind in one namespace before a LIST is cheaper than GETs
 PAGE = 500
 
 
+class Watched(Protocol):
+    """A watch cache's copy (gitward.engine.compare.WatchedLive); raises UnknownKind for a kind not served."""
+
+    async def get(self, desired: Mapping[str, Any]) -> Mapping[str, Any] | None: ...
+
+
 class LiveRecorder:
     """The comparer's live source; whatever it reads is kept for the rest of the sync."""
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, watched: Watched | None = None) -> None:
         self.writer = writer
+        self.watched = watched
         self.seen: dict[ResourceKey, Mapping[str, Any] | None] = {}
 
     async def get(self, desired: Mapping[str, Any]) -> Mapping[str, Any] | None:
         key = ResourceKey.of(desired)
         if key not in self.seen:
-            self.seen[key] = await waits.read(self.writer, desired)
+            self.seen[key] = await self._read(desired)
         return self.seen[key]
+
+    async def _read(self, desired: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        if self.watched is not None:
+            try:
+                return await self.watched.get(desired)
+            except (UnknownKind, KubeError):
+                pass  # not watchable (yet): a GET says why, as without a cache
+        return await waits.read(self.writer, desired)
 
     async def prefetch(self, objects: Iterable[Mapping[str, Any]]) -> None:
         """LIST each (apiVersion, kind, namespace) holding many of `objects`; the rest are read on demand."""
         objects = list(objects)
+        if self.watched is not None:
+            return  # every read is a lookup in the watch cache
         groups = Counter(
             (str(o.get("apiVersion")), ResourceKey.of(o).kind, ResourceKey.of(o).namespace) for o in objects
         )

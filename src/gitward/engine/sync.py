@@ -28,7 +28,7 @@ from gitward.engine.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, wi
 from gitward.engine.executor import Executor, StepFailed, immutable_fields, refusal
 from gitward.engine.health import aggregate
 from gitward.engine.inventory import tracked_by
-from gitward.engine.live import LiveRecorder
+from gitward.engine.live import LiveRecorder, Watched
 from gitward.engine.prune import interleave, prune_plan
 from gitward.engine.respect import respect_plan
 from gitward.engine.sync_result import OperationPhase, ResourceResult, ResultCode, SyncRequest, SyncResult
@@ -71,12 +71,13 @@ class SyncOperation:
         comparer: Comparer | None = None,
         memo: AppliedMemo | None = None,
         live_objects: Sequence[Mapping[str, Any]] | None = None,
+        watched: Watched | None = None,
         progress: Callable[[str], None] | None = None,
         parallelism: int = PARALLELISM,
     ) -> None:
         self.request = request
         self.writer = writer
-        self.live = LiveRecorder(writer)
+        self.live = LiveRecorder(writer, watched)
         # A comparer shared between syncs keeps its dry-run cache; one of our own reads through `self.live`.
         self.comparer = comparer if comparer is not None else Comparer(writer, self.live)
         self.memo = memo if memo is not None else AppliedMemo()

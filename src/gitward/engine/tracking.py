@@ -8,11 +8,11 @@ it is never pruned.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gitward.engine.annotations import TRACKING_ID, annotations_of, describe
+from gitward.engine.trees import object_copy
 from gitward.model.resource import ResourceKey
 from gitward.model.sync import SharedResourceError, SyncSpecError, TrackingId
 
@@ -43,7 +43,7 @@ def stamp(obj: Mapping[str, Any], app: str) -> dict[str, Any]:
     key = ResourceKey.of(obj)
     if not key.name:
         raise SyncSpecError(f"{describe(obj)}: cannot be tracked without metadata.name")
-    out = copy.deepcopy(dict(obj))
+    out = object_copy(obj)
     metadata = out.get("metadata")
     if not isinstance(metadata, dict):
         metadata = {}
