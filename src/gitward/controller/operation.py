@@ -11,6 +11,16 @@ one thing a crash can repeat is a hook cut off while it ran: it starts
 afresh (BeforeHookCreation removes the interrupted run first), so hooks must
 tolerate a second start, as they must in Argo CD.
 
+One kind of operation is not recorded as Running: an automated sync, not
+a retry, of a revision with no hooks and a single wave. It is one burst of
+idempotent applies with nothing to wait for in between, so a controller
+killed in the middle leaves nothing a record would help with: the next one
+compares, finds the app OutOfSync and syncs it again, applying only what is
+still missing, with one history entry. Skipping the record (and writing the
+end with the pass's status, see `defer`) is two fewer writes of the
+Application per sync, which is most of what a thousand apps' cold start
+costs beyond the applies themselves.
+
 A failed attempt is retried with backoff while the retry policy allows
 (Running, `retryCount` counting, `finishedAt` the end of the last attempt,
 which is what the backoff is measured from, also across a restart). Once
@@ -50,6 +60,7 @@ from gitward.engine.compare import Comparer
 from gitward.engine.executor import Executor, HookOutcome
 from gitward.engine.hooks import hook_of
 from gitward.engine.ignore import IgnoreRule
+from gitward.engine.plan import wave_of
 from gitward.engine.sync import SyncOperation
 from gitward.engine.sync_result import OperationPhase, SyncRequest, SyncResult
 from gitward.kube import KubeError, Writer
@@ -75,6 +86,10 @@ class Outcome:
     phase: OperationPhase
     # Seconds until the next attempt when a retry is due; None when the operation has ended.
     retry_in: float | None = None
+    # With `defer`: the status fields the end sets, for the caller's next status write, and the
+    # Event (reason, message, warning) to post after it (notifications read the written status).
+    changes: Mapping[str, Any] | None = None
+    event: tuple[str, str, bool] | None = None
 
 
 HookRecord = Callable[[PlannedStep, HookOutcome], Awaitable[None]]
@@ -120,20 +135,26 @@ class Operations:
         todo: Pending,
         rendered: Revisioned,
         rules: Sequence[IgnoreRule],
+        *,
+        defer: bool = False,
     ) -> Outcome:
-        """Record Running, sync `rendered`, record the end (or the retry); `obj` follows what is written."""
+        """Record Running, sync `rendered`, record the end (or the retry); `obj` follows what is written.
+
+        `defer`: the end is not written but returned (Outcome.changes) for the caller's status write.
+        """
         sources = _op_sources(obj, todo)
         results: list[dict[str, Any]] = [dict(r) for r in todo.done_hooks]
         attempt = f"attempt #{todo.retry_count + 1}" if todo.retry_count else "started"
         running = _state(todo, RUNNING, f"sync {attempt}", rendered.revision, sources, results)
-        # Written before anything reaches the cluster: a crash from here on is resumed.
-        await self.put(obj, {"operationState": running})
+        if not _one_burst(todo, rendered.objects):
+            # Written before anything reaches the cluster: a crash from here on is resumed.
+            await self.put(obj, {"operationState": running})
         try:
             adopted = await self._adopt_hooks(todo, rendered.objects, tracking_app(app.namespace, app.name))
             request = self._request(app, adopted, rendered, rules)
         except (SyncSpecError, SpecError) as problem:
             return await self._end(
-                obj, app, todo, rendered.revision, sources, OperationPhase.error, str(problem)
+                obj, app, todo, rendered.revision, sources, OperationPhase.error, str(problem), defer=defer
             )
         if adopted is not todo:
             todo, results[:] = adopted, [dict(r) for r in adopted.done_hooks]
@@ -150,12 +171,25 @@ class Operations:
                 await self.put(obj, {"operationState": state})
 
         operation = SyncOperation(
-            request, self.writer, comparer=self.comparer, live_objects=self.store.tracked_by(request.app)
+            request,
+            self.writer,
+            comparer=self.comparer,
+            live_objects=self.store.tracked_by(request.app),
+            watched=self.comparer.live,
         )
         operation.executor = _RecordingExecutor(operation.executor, record)
         result = await operation.run()
         return await self._end(
-            obj, app, todo, rendered.revision, sources, result.phase, result.message, result, results
+            obj,
+            app,
+            todo,
+            rendered.revision,
+            sources,
+            result.phase,
+            result.message,
+            result,
+            results,
+            defer=defer,
         )
 
     async def _adopt_hooks(self, todo: Pending, objects: Sequence[Mapping[str, Any]], owner: str) -> Pending:
@@ -213,6 +247,7 @@ class Operations:
         hooks: Sequence[Mapping[str, Any]] = (),
         *,
         retry: bool = True,
+        defer: bool = False,
     ) -> Outcome:
         finished = timestamp()
         resources = [dict(h) for h in hooks if h.get("hookPhase") == "Succeeded"]
@@ -231,15 +266,19 @@ class Operations:
             again = dataclasses.replace(todo, retry_count=count)
             note = f"Retrying attempt #{count} at {finished} (in {delay:g}s): {message}"
             state = _state(again, RUNNING, note, revision, sources, resources, finished)
+            event = ("SyncFailed", note[:200], True)
+            if defer:
+                return Outcome(phase, retry_in=delay, changes={"operationState": state}, event=event)
             await self.put(obj, {"operationState": state})
-            await self.status.event(obj, "SyncFailed", note[:200], warning=True)
+            await self.status.event(obj, *event)
             return Outcome(phase, retry_in=delay)
         state = _state(todo, str(phase), message, revision, sources, resources, finished)
         changes: dict[str, Any] = {"operationState": state}
         dry_run = bool(todo.sync.get("dryRun"))
         if phase is OperationPhase.succeeded and not dry_run:
             changes["history"] = _history(obj, app, todo, revision, sources, finished)
-        await self.put(obj, changes)
+        if not defer:
+            await self.put(obj, changes)
         metrics.record_sync(
             obj, str(phase), (parse_time(finished) - parse_time(todo.started_at)).total_seconds(), dry_run
         )
@@ -247,9 +286,12 @@ class Operations:
             await self._clear_operation(obj, todo.operation)
         if phase is OperationPhase.succeeded:
             verb = "dry run of" if dry_run else "synced to"
-            await self.status.event(obj, "Synced", f"{verb} {revision[:12]}")
+            event = ("Synced", f"{verb} {revision[:12]}", False)
         else:
-            await self.status.event(obj, "SyncFailed", message[:200], warning=True)
+            event = ("SyncFailed", message[:200], True)
+        if defer:
+            return Outcome(phase, changes=changes, event=event)
+        await self.status.event(obj, *event)
         return Outcome(phase)
 
     def _request(
@@ -295,18 +337,30 @@ class Operations:
         metadata = obj["metadata"]
         body = [{"op": "test", "path": "/operation", "value": done}, {"op": "remove", "path": "/operation"}]
         try:
-            await self.connection.request(
+            answer = await self.connection.request(
                 "PATCH",
                 self.resource.path(metadata["namespace"], metadata["name"]),
                 body=body,
                 content_type=JSON_PATCH,
             )
+            self.status.wrote(answer)
         except KubeError as problem:
             if problem.code != 422:
                 raise
             log.info("operation replaced while it ran; the new one runs next", app=metadata["name"])
             return
         obj.pop("operation", None)
+
+
+def _one_burst(todo: Pending, objects: Sequence[Mapping[str, Any]]) -> bool:
+    """An automated first attempt with no hooks and one wave: nothing a Running record would resume."""
+    if todo.requested or todo.retry_count or todo.resumed or todo.done_hooks:
+        return False
+    try:
+        waves = {wave_of(obj) for obj in objects}
+    except SyncSpecError:
+        return False  # the sync refuses it and says why; recorded as any other
+    return len(waves) <= 1 and not any(hook_of(obj) is not None for obj in objects)
 
 
 def without_done_hooks(
@@ -392,9 +446,18 @@ def _state(
     return state
 
 
+# Argo CD's ResourceResult fields, which the CRD's schema keeps. The engine's result also carries
+# its diff (a created object's whole manifest), health and wave: sent along, the apiserver would
+# decode them only to prune them, on every sync of every app.
+_RESULT_FIELDS = frozenset(
+    {"group", "version", "kind", "namespace", "name", "status", "message"}
+    | {"syncPhase", "hookType", "hookPhase"}
+)
+
+
 def _result_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     """A resource's result as the status keeps it: no nulls (the CRD schema has no nullable fields)."""
-    return {k: v for k, v in entry.items() if v is not None}
+    return {k: v for k, v in entry.items() if v is not None and k in _RESULT_FIELDS}
 
 
 def _history(

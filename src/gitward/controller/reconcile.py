@@ -69,7 +69,7 @@ class Reconciler:
         self.cache = cache
         self.writer = Writer(connection, cache.discovery)
         # A missing object is OutOfSync without a dry run: the sync dry-runs it before creating it.
-        self.comparer = Comparer(self.writer, WatchedLive(cache), dry_run_creates=False)
+        self.comparer = Comparer(self.writer, WatchedLive(cache), dry_run_creates=False, diffs=False)
         self.repos = repos
         self.renderer = renderer
         self.namespace = namespace
@@ -183,6 +183,11 @@ class Reconciler:
         return (await self.operations.run(obj, app, todo, target, rules)).retry_in
 
     async def _get(self, name: str) -> dict[str, Any] | None:
+        """The app from the watch cache, unless the cache has not yet seen our own last write of it."""
+        cached = self.cache.store.get(ResourceKey(self.resource.group, "Application", self.namespace, name))
+        if cached is not None and self.status.current(cached):
+            # A pass replaces (never edits) status, operation and annotations: a shallow copy will do.
+            return {**cached, "metadata": dict(cached["metadata"])}
         try:
             found: dict[str, Any] = await self.connection.request(
                 "GET", self.resource.path(self.namespace, name)
@@ -265,24 +270,54 @@ class Reconciler:
         if request is not None and (held := await history_rewritten(self.repos, obj, app, rendered)):
             request, conditions = None, [*conditions, held]
         retry_in: float | None = None
+        ended: Mapping[str, Any] = {}
+        event: tuple[str, str, bool] | None = None
         if request is not None and not busy:
             gate = self.projects.gate(project, app, manual=False)
             if gate.allowed:
                 todo = Pending(request, requested=False, started_at=records.timestamp())
-                outcome = await self.operations.run(obj, app, todo, rendered, rules)
+                # Its end is written with this pass's status: one write of the app instead of two.
+                outcome = await self.operations.run(obj, app, todo, rendered, rules, defer=True)
+                ended, event = outcome.changes or {}, outcome.event
                 retry_in = outcome.retry_in
                 if outcome.phase is OperationPhase.succeeded:
-                    comparisons = await self.comparer.compare_all(
-                        rendered.objects, rules, app=owner, options=options
-                    )
+                    try:
+                        comparisons = await self.comparer.compare_all(
+                            rendered.objects, rules, app=owner, options=options
+                        )
+                    except BaseException:
+                        await self._ended(obj, ended, event)  # the sync happened: its record must stay
+                        raise
                     in_sync = all(c.status == SYNCED for c in comparisons)
             else:
                 conditions.append(window_condition(obj.get("status") or {}, gate.message, _now()))
         elif not in_sync:
             log.info("out of sync", app=app.name, revision=rendered.revision)
-        health = await self.health_rules.rules_for(project)
-        await self.status.write(obj, self._status(obj, rendered, comparisons, in_sync, conditions, health))
+        try:
+            health = await self.health_rules.rules_for(project)
+            status = self._status(obj, rendered, comparisons, in_sync, conditions, health)
+        except BaseException:
+            await self._ended(obj, ended, event)
+            raise
+        await self._ended(obj, {**status, **ended}, event, replace=True)
         return retry_in
+
+    async def _ended(
+        self,
+        obj: dict[str, Any],
+        changes: Mapping[str, Any],
+        event: tuple[str, str, bool] | None,
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Write a status (`replace`) or an operation's deferred end, then post the operation's Event."""
+        if replace:
+            await self.status.write(obj, changes)
+            obj["status"] = dict(changes)
+        elif changes:
+            await self.operations.put(obj, changes)
+        if event is not None:
+            await self.status.event(obj, *event)
 
     def _status(
         self,
@@ -340,12 +375,13 @@ class Reconciler:
         """The refresh was done: remove its annotation (only the one(s) set), so it is not done again."""
         metadata = obj["metadata"]
         present = [a for a in records.REFRESH_ANNOTATIONS if a in records.annotations_of(obj)]
-        await self.connection.request(
+        answer = await self.connection.request(
             "PATCH",
             self.resource.path(metadata["namespace"], metadata["name"]),
             body={"metadata": {"annotations": dict.fromkeys(present)}},
             content_type=MERGE_PATCH,
         )
+        self.status.wrote(answer)
 
     async def _finalize(self, obj: dict[str, Any]) -> None:
         """A deleting app with our finalizer: prune what it deployed, then let it go."""

@@ -67,12 +67,49 @@ class StatusObserver(Protocol):
     def status(self, app: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]) -> None: ...
 
 
+class WrittenVersions:
+    """The resourceVersion each app got from our last write of it.
+
+    A pass that reads the app from the watch cache uses this to tell a copy
+    older than its own write (the watch is a moment behind) from a current one.
+    """
+
+    def __init__(self) -> None:
+        self._versions: dict[tuple[str, str], int] = {}
+
+    def wrote(self, answer: Any) -> None:
+        """Remember the version a write of an app (its answer) made."""
+        metadata = answer.get("metadata") if isinstance(answer, Mapping) else None
+        if isinstance(metadata, Mapping):
+            version = _number(metadata.get("resourceVersion"))
+            if version is not None:
+                self._versions[(str(metadata.get("namespace")), str(metadata.get("name")))] = version
+
+    def current(self, cached: Mapping[str, Any] | None) -> bool:
+        """Whether a cached copy of an app is at least as new as our last write of it."""
+        if cached is None:
+            return False
+        metadata = cached.get("metadata") or {}
+        written = self._versions.get((str(metadata.get("namespace")), str(metadata.get("name"))))
+        if written is None:
+            return True
+        version = _number(metadata.get("resourceVersion"))
+        return version is not None and version >= written
+
+
 class StatusWriter:
     def __init__(self, connection: Connection, resource: AppResource | None = None) -> None:
         self.connection = connection
         self.resource = resource or AppResource()
         self.writes = 0
         self.observers: list[StatusObserver] = []
+        self.versions = WrittenVersions()
+
+    def wrote(self, answer: Any) -> None:
+        self.versions.wrote(answer)
+
+    def current(self, cached: Mapping[str, Any] | None) -> bool:
+        return self.versions.current(cached)
 
     async def write(self, app: Mapping[str, Any], new_status: Mapping[str, Any]) -> bool:
         """Patch the app's status if it changed; True when a request was made."""
@@ -80,12 +117,13 @@ class StatusWriter:
         if patch is None:
             return False
         metadata = app["metadata"]
-        await self.connection.request(
+        answer = await self.connection.request(
             "PATCH",
             self.resource.path(metadata["namespace"], metadata["name"], "status"),
             body=patch,
             content_type=MERGE_PATCH,
         )
+        self.wrote(answer)
         self.writes += 1
         for observer in self.observers:
             observer.status(app, app.get("status") or {}, new_status)
@@ -123,3 +161,11 @@ class StatusWriter:
         for observer in self.observers:
             observer.event(app, reason, message, warning)
         await self.connection.request("POST", f"/api/v1/namespaces/{namespace}/events", body=event)
+
+
+def _number(version: Any) -> int | None:
+    """etcd's resourceVersions are counters; anything else (another storage) is not compared."""
+    try:
+        return int(str(version))
+    except ValueError:
+        return None

@@ -16,7 +16,7 @@ from typing import Any
 
 from gitward.controller.reconcile import Reconciler
 from gitward.controller.triggers import tracking_app
-from gitward.engine.compare import Comparison
+from gitward.engine.compare import Comparer, Comparison
 from gitward.engine.diff import mask_secrets, unified
 from gitward.engine.ignore import IgnoreRuleError, load_rules
 from gitward.model.application import Application
@@ -42,6 +42,8 @@ class DesiredState:
 
     def __init__(self, reconciler: Reconciler) -> None:
         self.reconciler = reconciler
+        # The controller's comparer gives verdicts only; a person asking for the diff wants its text.
+        self.comparer = Comparer(reconciler.writer, reconciler.comparer.live, dry_run_creates=False)
 
     async def render(self, obj: Mapping[str, Any]) -> Desired:
         try:
@@ -80,7 +82,7 @@ class DesiredState:
             if version:
                 kinds.add((f"{group}/{version}" if group else version, str(resource.get("kind"))))
         await cache.ensure_all(kinds)
-        comparisons = await self.reconciler.comparer.compare_all(desired.objects, rules, app=owner)
+        comparisons = await self.comparer.compare_all(desired.objects, rules, app=owner)
         wanted = {c.key for c in comparisons}
         extra = [o for o in cache.store.tracked_by(owner) if ResourceKey.of(o) not in wanted]
         return {
