@@ -79,6 +79,23 @@ class Requests:
         return ", ".join(parts) or "none"
 
 
+def cluster_cpu_seconds(name: str) -> float:
+    """User and system CPU of one local cluster's processes (apiserver, etcd, controllers, kwok)."""
+    marker = f"/clusters/{name}/"
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker not in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                continue
+            fields = (proc / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class ControllerProcess:
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.port = free_port()
