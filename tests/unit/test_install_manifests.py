@@ -24,7 +24,7 @@ def _grants(rule: dict[str, Any], group: str, resource: str) -> bool:
 
 
 def test_no_cluster_role_grants_secrets_only_the_namespace_role_does() -> None:
-    objects = manifests(InstallOptions(compat_argocd=True))
+    objects = manifests(InstallOptions(compat_argocd=True, server=False))
     for role in _by_kind(objects, "ClusterRole"):
         for rule in role.get("rules", []):
             assert not _grants(rule, "", "secrets"), role["metadata"]["name"]
@@ -35,7 +35,7 @@ def test_no_cluster_role_grants_secrets_only_the_namespace_role_does() -> None:
 
 
 def test_the_bound_cluster_role_aggregates_the_labelled_ones() -> None:
-    objects = manifests(InstallOptions())
+    objects = manifests(InstallOptions(server=False))
     (binding,) = _by_kind(objects, "ClusterRoleBinding")
     bound = binding["roleRef"]["name"]
     (aggregated,) = [r for r in _by_kind(objects, "ClusterRole") if r["metadata"]["name"] == bound]
@@ -46,13 +46,14 @@ def test_the_bound_cluster_role_aggregates_the_labelled_ones() -> None:
     # The compat role is installed only in compat mode.
     names = {r["metadata"]["name"] for r in _by_kind(objects, "ClusterRole")}
     compat = {
-        r["metadata"]["name"] for r in _by_kind(manifests(InstallOptions(compat_argocd=True)), "ClusterRole")
+        r["metadata"]["name"]
+        for r in _by_kind(manifests(InstallOptions(compat_argocd=True, server=False)), "ClusterRole")
     }
     assert compat - names == {"gitward-controller-argocd-api"}
 
 
 def test_namespace_and_image_reach_every_object_that_names_them() -> None:
-    objects = manifests(InstallOptions(namespace="ops", image="registry.local/gitward:dev"))
+    objects = manifests(InstallOptions(namespace="ops", image="registry.local/gitward:dev", server=False))
     assert _by_kind(objects, "Namespace")[0]["metadata"]["name"] == "ops"
     for obj in objects:
         if obj["kind"] in ("ServiceAccount", "Role", "RoleBinding", "Deployment"):
@@ -68,7 +69,7 @@ def test_namespace_and_image_reach_every_object_that_names_them() -> None:
 
 
 def test_the_controller_runs_locked_down_with_probes_and_requests() -> None:
-    (deployment,) = _by_kind(manifests(InstallOptions(compat_argocd=True)), "Deployment")
+    (deployment,) = _by_kind(manifests(InstallOptions(compat_argocd=True, server=False)), "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["containers"]

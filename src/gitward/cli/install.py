@@ -1,4 +1,4 @@
-"""`gitward install`: print, or server-side apply, the CRDs, RBAC and controller Deployment."""
+"""`gitward install`: print, or server-side apply, the CRDs, RBAC, the controller and the API server."""
 
 from __future__ import annotations
 
@@ -36,14 +36,20 @@ def install(
         typer.Option(help="Also serve Argo CD's argoproj.io Application and AppProject.", show_default=False),
     ] = None,
     namespace: Annotated[
-        str, typer.Option("--namespace", "-n", help="Where the controller runs.")
+        str, typer.Option("--namespace", "-n", help="Where the controller and the API server run.")
     ] = DEFAULT_NAMESPACE,
     image: Annotated[
-        str, typer.Option(help="The controller's image (build one from deploy/Containerfile).")
+        str, typer.Option(help="The controller's and server's image (build one from deploy/Containerfile).")
     ] = (DEFAULT_IMAGE),
     crds_only: Annotated[
         bool, typer.Option("--crds-only", help="Only the CustomResourceDefinitions.")
     ] = False,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server/--no-server", help="Also the API server (gitward server), its RBAC and Service."
+        ),
+    ] = True,
     apply: Annotated[
         bool, typer.Option("--apply", help="Server-side apply to the cluster instead of printing.")
     ] = False,
@@ -51,8 +57,13 @@ def install(
     context: Context = None,
     output: Annotated[PrintFormat, typer.Option("--output", "-o", help="yaml or json.")] = PrintFormat.yaml,
 ) -> None:
-    """Print the install manifests (pipe them to kubectl), or apply them with --apply."""
-    options = InstallOptions(image=image, namespace=namespace, compat_argocd=compat is Compat.argocd)
+    """Print the install manifests (pipe them to kubectl), or apply them with --apply.
+
+    The controller and the API server run in --namespace; --no-server leaves the server out.
+    """
+    options = InstallOptions(
+        image=image, namespace=namespace, compat_argocd=compat is Compat.argocd, server=server
+    )
     objects = manifests(options, crds_only=crds_only)
     if not apply:
         if output is PrintFormat.json:

@@ -10,6 +10,7 @@ API connection is the pod's service account (`Connection.in_cluster`).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from gitward.install.rbac import CONTROLLER
@@ -20,6 +21,21 @@ TMP = "/tmp"  # noqa: S108 - the pod's own emptyDir, not a /tmp shared with othe
 # A fixed non-root id: runAsNonRoot can only be verified by the kubelet with a numeric user.
 USER_ID = 65532
 SELECTOR = {"app.kubernetes.io/name": CONTROLLER}
+# Shared with the API server's pod: both run as the same non-root user on a read-only root.
+POD_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": USER_ID,
+    "runAsGroup": USER_ID,
+    "fsGroup": USER_ID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+VOLUMES = [{"name": "cache", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
+VOLUME_MOUNTS = [{"name": "cache", "mountPath": CACHE}, {"name": "tmp", "mountPath": TMP}]
 
 
 def namespace(name: str) -> dict[str, Any]:
@@ -44,9 +60,9 @@ def _env(compat_argocd: bool) -> list[dict[str, Any]]:
     return env
 
 
-def _probe(path: str, period: int, initial_delay: int) -> dict[str, Any]:
+def probe(path: str, period: int, initial_delay: int, port: str = "health") -> dict[str, Any]:
     return {
-        "httpGet": {"path": path, "port": "health"},
+        "httpGet": {"path": path, "port": port},
         "initialDelaySeconds": initial_delay,
         "periodSeconds": period,
         "timeoutSeconds": 5,
@@ -63,16 +79,12 @@ def deployment(namespace: str, image: str, compat_argocd: bool, replicas: int = 
         "args": ["controller"],
         "env": _env(compat_argocd),
         "ports": [{"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"}],
-        "readinessProbe": _probe("/readyz", period=10, initial_delay=5),
-        "livenessProbe": _probe("/healthz", period=20, initial_delay=15),
+        "readinessProbe": probe("/readyz", period=10, initial_delay=5),
+        "livenessProbe": probe("/healthz", period=20, initial_delay=15),
         # Memory is set from the 1,000-app target (under 250 MiB steady); renders of big charts peak higher.
         "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "volumeMounts": [{"name": "cache", "mountPath": CACHE}, {"name": "tmp", "mountPath": TMP}],
+        "securityContext": copy.deepcopy(CONTAINER_SECURITY),
+        "volumeMounts": copy.deepcopy(VOLUME_MOUNTS),
     }
     return {
         "apiVersion": "apps/v1",
@@ -85,15 +97,9 @@ def deployment(namespace: str, image: str, compat_argocd: bool, replicas: int = 
                 "metadata": {"labels": labels},
                 "spec": {
                     "serviceAccountName": CONTROLLER,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": USER_ID,
-                        "runAsGroup": USER_ID,
-                        "fsGroup": USER_ID,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": copy.deepcopy(POD_SECURITY),
                     "containers": [container],
-                    "volumes": [{"name": "cache", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+                    "volumes": copy.deepcopy(VOLUMES),
                 },
             },
         },

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from gitward import __version__
-from gitward.install import controller, rbac
+from gitward.install import controller, rbac, server
 from gitward.install.crds import crds
 
 DEFAULT_NAMESPACE = "gitward"
@@ -22,15 +22,16 @@ class InstallOptions:
     namespace: str = DEFAULT_NAMESPACE
     compat_argocd: bool = False
     replicas: int = 1
+    server: bool = True  # the API server too, as Argo CD installs its own by default
 
 
 def manifests(options: InstallOptions, crds_only: bool = False) -> list[dict[str, Any]]:
-    """CRDs first (everything else may refer to their kinds), then the namespace, RBAC, the Deployment."""
+    """CRDs first (everything else may refer to their kinds), then the namespace, RBAC, the Deployments."""
     objects = crds(options.compat_argocd)
     if crds_only:
         return objects
     ns = options.namespace
-    return [
+    objects = [
         *objects,
         controller.namespace(ns),
         rbac.service_account(ns),
@@ -39,8 +40,18 @@ def manifests(options: InstallOptions, crds_only: bool = False) -> list[dict[str
         *rbac.bindings(ns),
         controller.deployment(ns, options.image, options.compat_argocd, options.replicas),
     ]
+    if options.server:
+        objects += server.objects(ns, options.image, options.compat_argocd)
+    return objects
 
 
 def to_yaml(objects: list[dict[str, Any]]) -> str:
     """Multi-document YAML in a stable order: committed files are compared to this byte for byte."""
-    return yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.dump_all(objects, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False, width=100)
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a dict the manifests share (labels, say) out in full each time, not as `&id001` anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True

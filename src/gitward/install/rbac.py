@@ -15,6 +15,9 @@ time, without editing the install:
   more than it holds itself.
 - Secrets (repository and cluster credentials), Leases (leader election)
   and Events are granted by a Role in the install's namespace only.
+
+The read role also carries `gitward.dev/aggregate-to-server`: the API
+server (`gitward.install.server`) reads what the controller reads.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from gitward.model.application import ARGOCD_GROUP, GROUP
 
 AGGREGATE_LABEL = "gitward.dev/aggregate-to-controller"
+SERVER_AGGREGATE_LABEL = "gitward.dev/aggregate-to-server"
 CONTROLLER = "gitward-controller"
 READ = ["get", "list", "watch"]
 WRITE = ["create", "update", "patch", "delete"]
@@ -67,7 +71,7 @@ _GROUPS_READ = [
     "storage.k8s.io",
 ]
 # What a typical app deploys; anything else is granted through the aggregation label.
-_WORKLOAD_WRITE: dict[str, list[str]] = {
+WORKLOAD_WRITE: dict[str, list[str]] = {
     "": [
         "configmaps",
         "limitranges",
@@ -86,21 +90,27 @@ _WORKLOAD_WRITE: dict[str, list[str]] = {
 }
 
 
-def _meta(name: str, namespace: str | None = None, aggregate: bool = False) -> dict[str, Any]:
-    labels = {"app.kubernetes.io/part-of": "gitward", "app.kubernetes.io/component": "controller"}
-    if aggregate:
-        labels[AGGREGATE_LABEL] = "true"
+def meta(
+    name: str, namespace: str | None = None, aggregate_to: tuple[str, ...] = (), component: str = "controller"
+) -> dict[str, Any]:
+    labels = {"app.kubernetes.io/part-of": "gitward", "app.kubernetes.io/component": component}
+    labels.update(dict.fromkeys(aggregate_to, "true"))
     meta: dict[str, Any] = {"name": name, "labels": labels}
     if namespace is not None:
         meta["namespace"] = namespace
     return meta
 
 
-def _cluster_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+def cluster_role(
+    name: str,
+    rules: list[dict[str, Any]],
+    aggregate_to: tuple[str, ...] = (AGGREGATE_LABEL,),
+    component: str = "controller",
+) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
-        "metadata": _meta(name, aggregate=True),
+        "metadata": meta(name, aggregate_to=aggregate_to, component=component),
         "rules": rules,
     }
 
@@ -120,58 +130,63 @@ def cluster_roles(compat_argocd: bool) -> list[dict[str, Any]]:
     aggregated = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
-        "metadata": _meta(CONTROLLER),
+        "metadata": meta(CONTROLLER),
         # No rules of its own: the controller-manager fills them in from the labelled roles, and
         # an applied `rules: []` would be owned by the installer and reset on every re-install.
         "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {AGGREGATE_LABEL: "true"}}]},
     }
     roles = [
         aggregated,
-        _cluster_role(f"{CONTROLLER}-api", _api_types_rules(GROUP)),
-        _cluster_role(
+        cluster_role(f"{CONTROLLER}-api", _api_types_rules(GROUP)),
+        cluster_role(
             f"{CONTROLLER}-read",
             [
                 {"apiGroups": [""], "resources": _CORE_READ, "verbs": READ},
                 {"apiGroups": _GROUPS_READ, "resources": ["*"], "verbs": READ},
             ],
+            # The API server's tree and diff read the same kinds: one role to widen for both.
+            aggregate_to=(AGGREGATE_LABEL, SERVER_AGGREGATE_LABEL),
         ),
-        _cluster_role(
+        cluster_role(
             f"{CONTROLLER}-write",
             [
                 {"apiGroups": [group], "resources": resources, "verbs": WRITE}
-                for group, resources in _WORKLOAD_WRITE.items()
+                for group, resources in WORKLOAD_WRITE.items()
             ],
         ),
     ]
     if compat_argocd:
-        roles.append(_cluster_role(f"{CONTROLLER}-argocd-api", _api_types_rules(ARGOCD_GROUP)))
+        roles.append(cluster_role(f"{CONTROLLER}-argocd-api", _api_types_rules(ARGOCD_GROUP)))
     return roles
 
 
 def service_account(namespace: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(CONTROLLER, namespace)}
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(CONTROLLER, namespace)}
 
 
-def binding_name(namespace: str) -> str:
+def binding_name(namespace: str, account: str = CONTROLLER) -> str:
     """One ClusterRoleBinding per install, so two namespaces can each run a gitward."""
-    return f"{CONTROLLER}-{namespace}"
+    return f"{account}-{namespace}"
 
 
-def bindings(namespace: str) -> list[dict[str, Any]]:
-    subject = [{"kind": "ServiceAccount", "name": CONTROLLER, "namespace": namespace}]
+def bindings(
+    namespace: str, account: str = CONTROLLER, component: str = "controller"
+) -> list[dict[str, Any]]:
+    """The account's ClusterRole and Role, each named after it, bound to it."""
+    subject = [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
     return [
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
-            "metadata": _meta(binding_name(namespace)),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CONTROLLER},
+            "metadata": meta(binding_name(namespace, account), component=component),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": account},
             "subjects": subject,
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
-            "metadata": _meta(CONTROLLER, namespace),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": CONTROLLER},
+            "metadata": meta(account, namespace, component=component),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
             "subjects": subject,
         },
     ]
@@ -181,7 +196,7 @@ def namespace_role(namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
-        "metadata": _meta(CONTROLLER, namespace),
+        "metadata": meta(CONTROLLER, namespace),
         "rules": [
             # Repository and cluster credentials are labelled Secrets in this namespace only.
             {"apiGroups": [""], "resources": ["secrets"], "verbs": READ},

@@ -2,10 +2,12 @@
 
 A token is 32 random bytes; a hash of that much randomness cannot be
 reversed or guessed, so storing SHA-256 alone (no salt, no slow KDF) is
-enough and keeps a lookup to one dict access. The Secret is re-read at most
-once a second when an unknown token shows up, so a token made by `gitward
-token create` works at once and a deleted one stops working within seconds,
-while a client hammering with a bad token costs one GET per second.
+enough and keeps a lookup to one dict access. A watch follows the Secret, so
+a token deleted by `gitward token delete` is refused as soon as the change
+arrives; the Secret is also re-read at most once a second when an unknown
+token shows up (one made a moment ago works at once, and a client hammering
+with a bad token costs one GET per second), and every few seconds in case
+the watch is down.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from gitward.kube import Connection, KubeError
+from gitward.kube import ApiResource, Connection, KubeError, Reflector, Store
+from gitward.model.resource import ResourceKey
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +38,8 @@ ALL_PROJECTS = "*"
 TOKEN_PREFIX = "gw_"  # noqa: S105 - marks a string as a gitward token (secret scanners)
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
 _RELOAD_EVERY = 1.0
-_KEEP_FOR = 10.0  # a known token is re-checked against the Secret this often (revocation)
+_KEEP_FOR = 10.0  # a known token is re-checked against the Secret this often (if the watch is down)
+_SECRETS = ApiResource("", "v1", "Secret", "secrets", True, frozenset({"get", "list", "watch"}))
 
 
 class Role(enum.StrEnum):
@@ -109,15 +113,60 @@ async def create_token(
         return token
     if name in (secret.get("data") or {}):
         raise TokenError(f"a token named {name!r} exists; delete it first or choose another name")
-    # The resourceVersion makes this refuse (409) if another token was added meanwhile.
-    patch = {"metadata": {"resourceVersion": secret["metadata"]["resourceVersion"]}, "data": {name: value}}
+    await _patch_entry(connection, secret, name, value)
+    return token
+
+
+async def _patch_entry(
+    connection: Connection, secret: Mapping[str, Any], name: str, value: str | None
+) -> None:
+    """Set one token's entry (None: remove it, as a merge patch's null does).
+
+    The resourceVersion makes this refuse (409) if another token was added or removed meanwhile.
+    """
+    metadata = secret["metadata"]
+    patch = {"metadata": {"resourceVersion": metadata["resourceVersion"]}, "data": {name: value}}
     await connection.request(
         "PATCH",
-        _secret_path(namespace, SECRET_NAME),
+        _secret_path(metadata["namespace"], SECRET_NAME),
         body=patch,
         content_type="application/merge-patch+json",
     )
-    return token
+
+
+async def _token_secret(connection: Connection, namespace: str) -> dict[str, Any]:
+    """The token Secret, or {} when no token was ever made."""
+    try:
+        found: dict[str, Any] = await connection.request("GET", _secret_path(namespace, SECRET_NAME))
+    except KubeError as problem:
+        if not problem.not_found:
+            raise
+        return {}
+    return found
+
+
+async def list_tokens(connection: Connection, namespace: str) -> list[dict[str, Any]]:
+    """Each token's name, role, projects and creation time, by name: never the token or its hash."""
+    secret = await _token_secret(connection, namespace)
+    rows = []
+    for name, value in sorted((secret.get("data") or {}).items()):
+        try:
+            entry = json.loads(base64.b64decode(value))
+            projects = [str(p) for p in entry.get("projects") or [ALL_PROJECTS]]
+            row: dict[str, Any] = {"role": str(entry["role"]), "projects": projects}
+            row["created"] = entry.get("createdAt")
+        except (ValueError, KeyError, TypeError):
+            row = {"role": "unreadable", "projects": [], "created": None}
+        rows.append({"name": name, **row})
+    return rows
+
+
+async def delete_token(connection: Connection, namespace: str, name: str) -> None:
+    """Remove one token's entry; a running server refuses it as soon as its watch sees the change."""
+    secret = await _token_secret(connection, namespace)
+    if name not in (secret.get("data") or {}):
+        raise TokenError(f"no token named {name!r} in namespace {namespace!r} (see `gitward token list`)")
+    await _patch_entry(connection, secret, name, None)
 
 
 def parse_secret(secret: Mapping[str, Any]) -> dict[str, Principal]:
@@ -134,15 +183,64 @@ def parse_secret(secret: Mapping[str, Any]) -> dict[str, Principal]:
     return found
 
 
+def _version(secret: Mapping[str, Any]) -> int | None:
+    """The resourceVersion as a number, to tell an older copy from a newer one (None: not a number)."""
+    version = str((secret.get("metadata") or {}).get("resourceVersion") or "")
+    return int(version) if version.isdigit() else None
+
+
+class _TokenSecretWatch(Store):
+    """Where a Reflector on the namespace's Secrets delivers: only the token Secret is passed on.
+
+    Nothing is kept: the other Secrets (repository credentials) have no business in this store.
+    """
+
+    def __init__(self, changed: Callable[[Mapping[str, Any] | None], None]) -> None:
+        super().__init__()
+        self._changed = changed
+
+    def upsert(self, obj: Mapping[str, Any]) -> None:
+        if (obj.get("metadata") or {}).get("name") == SECRET_NAME:
+            self._changed(obj)
+
+    def remove(self, key: ResourceKey) -> None:
+        if key.name == SECRET_NAME:
+            self._changed(None)
+
+    def replace_kind(self, group: str, kind: str, objects: Iterable[Mapping[str, Any]]) -> None:
+        found = [o for o in objects if (o.get("metadata") or {}).get("name") == SECRET_NAME]
+        self._changed(found[0] if found else None)
+
+
 class TokenStore:
-    """Looks tokens up in the Secret, re-reading it when a token is unknown or the copy is old."""
+    """Looks tokens up in the Secret, kept by a watch and re-read when a token is unknown or the copy old."""
 
     def __init__(self, connection: Connection, namespace: str) -> None:
         self.connection = connection
         self.namespace = namespace
         self._known: dict[str, Principal] = {}
+        self._version = -1  # of the copy in _known: a GET answered late must not undo a newer change
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._reflector: Reflector | None = None
+
+    def start(self) -> None:
+        """Follow the Secret through a watch, so a deleted token is refused at once."""
+        if self._reflector is None:
+            store = _TokenSecretWatch(self._watched)
+            self._reflector = Reflector(self.connection, _SECRETS, store, namespace=self.namespace)
+            self._reflector.start()
+
+    async def aclose(self) -> None:
+        if self._reflector is not None:
+            await self._reflector.stop()
+            self._reflector = None
+
+    def _watched(self, secret: Mapping[str, Any] | None) -> None:
+        # The watch delivers changes in order: each one replaces the table.
+        self._known = parse_secret(secret or {})
+        self._version = (_version(secret) if secret is not None else None) or self._version
+        self._loaded_at = time.monotonic()
 
     async def lookup(self, token: str) -> Principal | None:
         key = digest(token)
@@ -162,5 +260,10 @@ class TokenStore:
                     log.warning("token secret unreadable", error=str(problem))
                     return  # keep what we had: a blip of the apiserver must not log everyone out
                 secret = {}
-            self._known = parse_secret(secret)
             self._loaded_at = time.monotonic()
+            version = _version(secret) if secret else None
+            if version is not None and version <= self._version:
+                return  # the watch has delivered this copy or a newer one (a deletion, perhaps)
+            self._known = parse_secret(secret)
+            if version is not None:
+                self._version = version

@@ -74,10 +74,12 @@ class ServerState:
         api = await self.discovery.resolve(f"{resource.group}/{resource.version}", "Application")
         self.reflector = Reflector(self.connection, api, IndexStore(self.index))
         self.reflector.start()
+        self.tokens.start()
 
     async def stop(self) -> None:
         if self.reflector is not None:
             await self.reflector.stop()
+        await self.tokens.aclose()
         await self.cache.aclose()
 
 
