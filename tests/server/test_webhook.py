@@ -72,16 +72,28 @@ def github_headers(body: bytes, secret: str = SECRET) -> dict[str, str]:
     }
 
 
-def webhook_secret(cluster: Cluster, namespace: str) -> None:
-    cluster.kubectl(
-        "create",
-        "secret",
-        "generic",
-        "gitward-webhook",
-        "-n",
-        namespace,
-        f"--from-literal=github.secret={SECRET}",
+def webhook_secret(cluster: Cluster, namespace: str, values: dict[str, str] | None = None) -> None:
+    values = values or {"github.secret": SECRET}
+    literals = [f"--from-literal={key}={value}" for key, value in values.items()]
+    cluster.kubectl("create", "secret", "generic", "gitward-webhook", "-n", namespace, *literals)
+
+
+def two_apps(cluster: Cluster, namespace: str, url: str, upstream: Upstream) -> dict[str, str]:
+    """Apps a and b (paths apps/a and apps/b, each a ConfigMap, red in Git): their target namespaces."""
+    upstream.commit(
+        {"apps/a/config.yaml": CONFIG.format(colour="red"), "apps/b/config.yaml": CONFIG.format(colour="red")}
     )
+    targets = {name: f"{name}-{secrets.token_hex(3)}" for name in ("a", "b")}
+    for name, target in targets.items():
+        cluster.kubectl("create", "namespace", target)
+        app = application(namespace, target, url, name=name, path=f"apps/{name}")
+        cluster.kubectl("apply", "-f", "-", stdin=json.dumps(app))
+    return targets
+
+
+def colour(cluster: Cluster, target: str) -> str | None:
+    found = live(cluster, "configmap", "settings", target)
+    return found["data"]["colour"] if found else None
 
 
 async def patches_written(http: httpx.AsyncClient) -> float:
@@ -126,12 +138,13 @@ async def test_a_signed_push_webhook_brings_the_pushed_commit_into_the_cluster(
     body = github_payload(url, before, after, changed)
 
     async with serve() as api, client(api) as http:
+        written = await patches_written(http)  # the counter is the process's: other tests' patches are in it
         forged = await http.post("/api/webhook", content=body, headers=github_headers(body, "not-the-secret"))
         assert forged.status_code == 401, forged.text
         assert SECRET not in forged.text
         unsigned = await http.post("/api/webhook", content=body, headers={"X-GitHub-Event": "push"})
         assert unsigned.status_code == 401
-        assert await patches_written(http) == 0
+        assert await patches_written(http) == written
         assert "gitward.dev/refresh" not in app_annotations(cluster, namespace, "shop")
         assert live(cluster, "deployment", "web", target)["spec"]["replicas"] == 2  # type: ignore[index]
 
@@ -175,26 +188,18 @@ async def test_pushes_refresh_only_apps_whose_path_they_touch_and_a_flood_is_coa
     tmp_path: Path,
 ) -> None:
     url, upstream = repo
-    upstream.commit(
-        {"apps/a/config.yaml": CONFIG.format(colour="red"), "apps/b/config.yaml": CONFIG.format(colour="red")}
-    )
-    targets = {name: f"{name}-{secrets.token_hex(3)}" for name in ("a", "b")}
-    for name, target in targets.items():
-        cluster.kubectl("create", "namespace", target)
-        app = application(namespace, target, url, name=name, path=f"apps/{name}")
-        cluster.kubectl("apply", "-f", "-", stdin=json.dumps(app))
+    targets = two_apps(cluster, namespace, url, upstream)
     webhook_secret(cluster, namespace)
-
-    def colour(name: str) -> str | None:
-        found = live(cluster, "configmap", "settings", targets[name])
-        return found["data"]["colour"] if found else None
-
-    await until(lambda: colour("a") == "red" and colour("b") == "red", what="both apps synced")
+    await until(
+        lambda: colour(cluster, targets["a"]) == colour(cluster, targets["b"]) == "red",
+        what="both apps synced",
+    )
     before, after, changed = Clone(upstream, tmp_path / "clone").push(
         {"apps/a/config.yaml": CONFIG.format(colour="green")}
     )
 
     async with serve() as api, client(api) as http:
+        earlier = await patches_written(http)
         elsewhere = github_payload(url.replace("/shop", "/elsewhere"), before, after, changed)
         unknown = await http.post("/api/webhook", content=elsewhere, headers=github_headers(elsewhere))
         assert unknown.status_code == 202 and unknown.json()["apps"] == []
@@ -211,16 +216,135 @@ async def test_pushes_refresh_only_apps_whose_path_they_touch_and_a_flood_is_coa
 
         codes = await asyncio.gather(*(post() for _ in range(1000)))
         assert set(codes) == {202}
-        await until(lambda: colour("a") == "green", what="app a to get the pushed colour")
+        await until(lambda: colour(cluster, targets["a"]) == "green", what="app a to get the pushed colour")
         await until(
             lambda: "gitward.dev/refresh" not in app_annotations(cluster, namespace, "a"),
             what="the last refresh request cleared",
         )
         # A patch waits for the controller to finish the previous refresh, and none is needed once
         # the app reports the pushed commit: one or two, not 1,000; all for app a (no answer named b).
-        written = await patches_written(http)
+        written = await patches_written(http) - earlier
         print(f"refresh patches written for 1,000 pushes: {written:.0f}")
         assert 1 <= written <= 3, written
 
-    assert colour("b") == "red"
+    assert colour(cluster, targets["b"]) == "red"
     assert "gitward.dev/refresh" not in app_annotations(cluster, namespace, "b")
+
+
+def bitbucket_server_payload(url: str, before: str, after: str, changed: list[str]) -> bytes:
+    """repo:refs_changed as Bitbucket Server sends it: clone links and refs, no file list."""
+    payload: dict[str, Any] = {
+        "eventKey": "repo:refs_changed",
+        "actor": {"name": "dev"},
+        "repository": {"slug": "shop", "links": {"clone": [{"href": url, "name": "http"}]}},
+        "changes": [
+            {
+                "ref": {"id": "refs/heads/main", "displayId": "main", "type": "BRANCH"},
+                "refId": "refs/heads/main",
+                "fromHash": before,
+                "toHash": after,
+                "type": "UPDATE",
+            }
+        ],
+    }
+    return json.dumps(payload).encode()
+
+
+def bitbucket_server_headers(
+    body: bytes, secret: str = SECRET, event: str = "repo:refs_changed"
+) -> dict[str, str]:
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "X-Event-Key": event,
+        "X-Hub-Signature": f"sha256={signature}",
+        "Content-Type": "application/json",
+    }
+
+
+def gogs_payload(url: str, before: str, after: str, changed: list[str]) -> bytes:
+    payload: dict[str, Any] = {
+        "ref": "refs/heads/main",
+        "before": before,
+        "after": after,
+        "commits": [{"id": after, "added": [], "modified": changed, "removed": []}],
+        "repository": {"full_name": "dev/shop", "clone_url": url, "html_url": url, "default_branch": "main"},
+    }
+    return json.dumps(payload).encode()
+
+
+def gogs_headers(body: bytes, secret: str = SECRET, event: str = "push") -> dict[str, str]:
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Gogs-Event": event, "X-Gogs-Signature": signature, "Content-Type": "application/json"}
+
+
+PROVIDERS = {
+    "bitbucketserver": (bitbucket_server_payload, bitbucket_server_headers),
+    "gogs": (gogs_payload, gogs_headers),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+async def test_bitbucket_server_and_gogs_pushes_refresh_the_apps_of_their_repository(
+    provider: str,
+    cluster: Cluster,
+    namespace: str,
+    slow_poll: Controller,
+    repo: tuple[str, Upstream],
+    serve: Serve,
+    tmp_path: Path,
+) -> None:
+    payload, headers = PROVIDERS[provider]
+    url, upstream = repo
+    targets = two_apps(cluster, namespace, url, upstream)
+    # Another provider's secret is there too, and must not sign for this one.
+    webhook_secret(cluster, namespace, {f"{provider}.secret": SECRET, "github.secret": f"{SECRET}-github"})
+    await until(
+        lambda: colour(cluster, targets["a"]) == colour(cluster, targets["b"]) == "red",
+        what="both apps synced",
+    )
+    before, after, changed = Clone(upstream, tmp_path / "clone").push(
+        {"apps/a/config.yaml": CONFIG.format(colour="green")}
+    )
+    body = payload(url, before, after, changed)
+
+    async with serve() as api, client(api) as http:
+        written = await patches_written(http)
+        for forged in (headers(body, "not-the-secret"), headers(body, f"{SECRET}-github")):
+            refused = await http.post("/api/webhook", content=body, headers=forged)
+            assert refused.status_code == 401, refused.text
+            assert SECRET not in refused.text
+        unsigned = {k: v for k, v in headers(body).items() if "Signature" not in k}
+        assert (await http.post("/api/webhook", content=body, headers=unsigned)).status_code == 401
+        elsewhere = payload(url.replace("/shop", "/elsewhere"), before, after, changed)
+        unknown = await http.post("/api/webhook", content=elsewhere, headers=headers(elsewhere))
+        assert unknown.status_code == 202 and unknown.json()["apps"] == []
+        if provider == "bitbucketserver":
+            ping = json.dumps({"test": True}).encode()
+            pong = await http.post(
+                "/api/webhook", content=ping, headers=headers(ping, event="diagnostics:ping")
+            )
+            assert pong.status_code == 200, pong.text
+        assert await patches_written(http) == written
+        assert colour(cluster, targets["a"]) == "red"
+        for name in ("a", "b"):
+            assert "gitward.dev/refresh" not in app_annotations(cluster, namespace, name)
+
+        accepted = await http.post("/api/webhook", content=body, headers=headers(body))
+        assert accepted.status_code == 202, accepted.text
+        # Gogs lists the changed files, so only app a is concerned; Bitbucket Server lists none,
+        # so every app on the repository and branch is refreshed.
+        expected = ["a"] if provider == "gogs" else ["a", "b"]
+        assert sorted(accepted.json()["apps"]) == [f"{namespace}/{name}" for name in expected]
+        await until(lambda: colour(cluster, targets["a"]) == "green", what="app a to get the pushed colour")
+        await until(
+            lambda: app_status(cluster, namespace, "a").get("sync", {}).get("revision") == after,
+            what="app a at the pushed commit",
+        )
+        for name in expected:
+            await until(
+                lambda name=name: "gitward.dev/refresh" not in app_annotations(cluster, namespace, name),
+                what=f"app {name}'s refresh request cleared",
+            )
+        assert await patches_written(http) - written >= len(expected)
+
+    assert colour(cluster, targets["b"]) == "red"

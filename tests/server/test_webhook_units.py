@@ -11,13 +11,15 @@ import pytest
 
 from gitward.server.webhook_auth import Unauthorized, check
 from gitward.server.webhook_match import matching, ref_matches, repo_key, watched_paths
-from gitward.server.webhook_payloads import PayloadError, Provider, Push, detect, is_push, parse
+from gitward.server.webhook_payloads import PayloadError, Provider, Push, detect, is_ping, is_push, parse
 
 SECRETS = {
     "github.secret": "gh-s3cret",
     "gitea.secret": "gt-s3cret",
     "gitlab.secret": "gl-s3cret",
     "bitbucket.uuid": "{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}",
+    "gogs.secret": "gg-s3cret",
+    "bitbucketserver.secret": "bbs-s3cret",
 }
 
 
@@ -104,6 +106,62 @@ def bitbucket_push(kind: str = "branch", name: str = "main") -> dict[str, Any]:
     }
 
 
+def bitbucket_server_push(*changes: tuple[str, str]) -> dict[str, Any]:
+    """repo:refs_changed with one change per (ref, type): ADD, UPDATE or DELETE."""
+    return {
+        "eventKey": "repo:refs_changed",
+        "date": "2026-11-30T10:00:00+0000",
+        "actor": {"name": "dev", "displayName": "Dev"},
+        "repository": {
+            "slug": "shop",
+            "name": "shop",
+            "project": {"key": "OPS", "name": "Operations"},
+            "links": {
+                "clone": [
+                    {"href": "ssh://git@bitbucket.example.com:7999/ops/shop.git", "name": "ssh"},
+                    {"href": "https://bitbucket.example.com/scm/ops/shop.git", "name": "http"},
+                ],
+                "self": [{"href": "https://bitbucket.example.com/projects/OPS/repos/shop/browse"}],
+            },
+        },
+        "changes": [
+            {
+                "ref": {
+                    "id": ref,
+                    "displayId": ref.rsplit("/", 1)[-1],
+                    "type": "TAG" if "tags" in ref else "BRANCH",
+                },
+                "refId": ref,
+                "fromHash": "0" * 40 if kind == "ADD" else "8" * 40,
+                "toHash": "0" * 40 if kind == "DELETE" else "9" * 40,
+                "type": kind,
+            }
+            for ref, kind in changes
+        ],
+    }
+
+
+def gogs_push(files: list[str], commits: int = 1) -> dict[str, Any]:
+    return {
+        "ref": "refs/heads/main",
+        "before": "a" * 40,
+        "after": "b" * 40,
+        "compare_url": "https://gogs.example.com/dev/shop/compare/aaaa...bbbb",
+        "commits": [
+            {"id": f"{i:040x}", "message": "change", "added": files, "modified": [], "removed": []}
+            for i in range(commits)
+        ],
+        "repository": {
+            "full_name": "dev/shop",
+            "html_url": "https://gogs.example.com/dev/shop",
+            "clone_url": "https://gogs.example.com/dev/shop.git",
+            "ssh_url": "git@gogs.example.com:dev/shop.git",
+            "default_branch": "main",
+        },
+        "pusher": {"username": "dev"},
+    }
+
+
 def body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
 
@@ -122,6 +180,24 @@ def test_each_provider_is_recognised_by_its_event_header_gitea_before_its_github
     assert detect({"content-type": "application/json"}) is None
     assert is_push(Provider.gitlab, "Tag Push Hook") and not is_push(Provider.gitlab, "Merge Request Hook")
     assert not is_push(Provider.github, "ping") and is_push(Provider.bitbucket, "repo:push")
+
+
+def test_gogs_and_bitbucket_server_are_told_from_gitea_and_bitbucket_cloud() -> None:
+    assert detect({"x-gogs-event": "push"}) == (Provider.gogs, "push")
+    # Gitea sends X-Gogs-Event as well: its own header wins.
+    assert detect({"x-gitea-event": "push", "x-gogs-event": "push"}) == (Provider.gitea, "push")
+    assert detect({"x-event-key": "repo:refs_changed"}) == (Provider.bitbucketserver, "repo:refs_changed")
+    assert detect({"x-event-key": "diagnostics:ping"}) == (Provider.bitbucketserver, "diagnostics:ping")
+    # Bitbucket Cloud always sends X-Hook-UUID, whatever the event.
+    cloud = {"x-event-key": "pullrequest:created", "x-hook-uuid": "{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}"}
+    assert detect(cloud) == (Provider.bitbucket, "pullrequest:created")
+    assert is_push(Provider.bitbucketserver, "repo:refs_changed") and is_push(Provider.gogs, "push")
+    assert not is_push(Provider.bitbucketserver, "repo:push") and not is_push(
+        Provider.bitbucketserver, "pr:opened"
+    )
+    assert is_ping(Provider.bitbucketserver, "diagnostics:ping")
+    assert not is_push(Provider.bitbucketserver, "diagnostics:ping")
+    assert not is_ping(Provider.github, "ping")  # GitHub's ping stays an ignored event (202)
 
 
 def test_github_push_gives_every_repository_url_the_ref_and_the_changed_files() -> None:
@@ -165,6 +241,59 @@ def test_bitbucket_gives_refs_from_its_changes_and_no_files() -> None:
     assert parse(Provider.bitbucket, body(bitbucket_push("tag", "v1.2.0"))).refs == ("refs/tags/v1.2.0",)
 
 
+def test_bitbucket_server_gives_clone_urls_and_updated_refs_and_no_files() -> None:
+    push = parse(
+        Provider.bitbucketserver,
+        body(bitbucket_server_push(("refs/heads/main", "UPDATE"), ("refs/heads/old", "DELETE"))),
+    )
+    assert push.refs == ("refs/heads/main",)  # the deleted branch refreshes nothing
+    assert push.files is None and push.default_branch is None
+    assert push.sha == "9" * 40
+    keys = {repo_key(u) for u in push.urls}
+    assert repo_key("https://dev@bitbucket.example.com/scm/ops/shop.git") in keys
+    assert repo_key("ssh://git@bitbucket.example.com:7999/ops/shop.git") in keys
+    two = parse(
+        Provider.bitbucketserver,
+        body(bitbucket_server_push(("refs/heads/main", "UPDATE"), ("refs/tags/v1.2.0", "ADD"))),
+    )
+    assert two.refs == ("refs/heads/main", "refs/tags/v1.2.0")
+    assert two.sha is None  # two refs moved: no single commit to wait for
+    # A push that only deletes is still a push: it refreshes nothing, and Bitbucket sees it accepted.
+    deleted = parse(Provider.bitbucketserver, body(bitbucket_server_push(("refs/heads/old", "DELETE"))))
+    assert deleted.refs == () and deleted.sha is None
+    with pytest.raises(PayloadError, match="no `changes`"):
+        parse(Provider.bitbucketserver, body({"repository": bitbucket_server_push()["repository"]}))
+    with pytest.raises(PayloadError, match="no repository URL"):
+        parse(
+            Provider.bitbucketserver,
+            body({**bitbucket_server_push(("refs/heads/main", "UPDATE")), "repository": {}}),
+        )
+
+
+def test_a_bitbucket_server_push_refreshes_every_app_of_its_repository_and_branch() -> None:
+    apps = [
+        app("a", "https://bitbucket.example.com/scm/ops/shop.git", "apps/a"),
+        app("b", "ssh://git@bitbucket.example.com:7999/ops/shop.git", "apps/b"),
+        app("c", "https://bitbucket.example.com/scm/ops/shop.git", "apps/c", target="release"),
+        app("d", "https://bitbucket.example.com/scm/ops/other.git", "apps/a"),
+    ]
+    push = parse(Provider.bitbucketserver, body(bitbucket_server_push(("refs/heads/main", "UPDATE"))))
+    assert [n for _, n in matching(apps, push)] == ["a", "b"]
+
+
+def test_gogs_lists_files_like_gitea_but_a_payload_at_its_commit_limit_lists_none() -> None:
+    push = parse(Provider.gogs, body(gogs_push(["apps/a/web.yaml"])))
+    assert push.provider is Provider.gogs
+    assert push.files == frozenset({"apps/a/web.yaml"})
+    assert push.sha == "b" * 40 and push.default_branch == "main"
+    assert "git@gogs.example.com:dev/shop.git" in push.urls
+    assert parse(Provider.gogs, body(gogs_push(["apps/a/web.yaml"], commits=4))).files is not None
+    assert parse(Provider.gogs, body(gogs_push(["apps/a/web.yaml"], commits=5))).files is None
+    # Gitea sends the same five with its total: it is known to be complete.
+    gitea = {**gogs_push(["apps/a/web.yaml"], commits=5), "total_commits": 5}
+    assert parse(Provider.gitea, body(gitea)).files == frozenset({"apps/a/web.yaml"})
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -190,6 +319,8 @@ def test_signatures_and_tokens() -> None:
     check(Provider.bitbucket, {"x-hub-signature": "sha256=" + sign("bb-s3cret", data)}, data, signed)
     with pytest.raises(Unauthorized):
         check(Provider.bitbucket, {"x-hook-uuid": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}, data, signed)
+    check(Provider.gogs, {"x-gogs-signature": sign("gg-s3cret", data)}, data, SECRETS)
+    check(Provider.bitbucketserver, {"x-hub-signature": "sha256=" + sign("bbs-s3cret", data)}, data, SECRETS)
 
 
 @pytest.mark.parametrize(
@@ -201,6 +332,16 @@ def test_signatures_and_tokens() -> None:
         (Provider.gitea, {"x-gitea-signature": sign("wrong", b"{}")}, SECRETS),
         (Provider.gitlab, {"x-gitlab-token": "gl-s3cre"}, SECRETS),
         (Provider.bitbucket, {"x-hook-uuid": "{00000000-0000-0000-0000-000000000000}"}, SECRETS),
+        (Provider.gogs, {"x-gogs-signature": sign("gt-s3cret", b"{}")}, SECRETS),  # Gitea's secret
+        (Provider.gogs, {"x-gitea-signature": sign("gg-s3cret", b"{}")}, SECRETS),  # the wrong header
+        (Provider.bitbucketserver, {"x-hub-signature": "sha256=" + sign("wrong", b"{}")}, SECRETS),
+        (Provider.bitbucketserver, {"x-hub-signature": sign("bbs-s3cret", b"{}")}, SECRETS),  # no sha256=
+        (Provider.bitbucketserver, {"x-hook-uuid": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}, SECRETS),
+        (
+            Provider.bitbucketserver,
+            {"x-hub-signature": "sha256=" + sign("", b"{}")},
+            {"bitbucket.secret": "x"},
+        ),
         (Provider.github, {"x-hub-signature-256": "sha256=" + sign("", b"{}")}, {}),  # nothing configured
     ],
 )

@@ -4,6 +4,7 @@ The order of checks is what a caller may learn: an unrecognised request
 is 400; then the sender must prove the provider's secret (401 otherwise,
 with nothing touched); only then is the event read. A push is answered 202
 at once, and the refresh patches happen after, coalesced (webhook_refresh).
+Bitbucket Server's connection test (`diagnostics:ping`) is answered 200.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from gitward.server.index import AppIndex
 from gitward.server.state import ServerSettings
 from gitward.server.webhook_auth import Unauthorized, WebhookSecrets
 from gitward.server.webhook_match import matching
-from gitward.server.webhook_payloads import PayloadError, detect, is_push, parse
+from gitward.server.webhook_payloads import PayloadError, detect, is_ping, is_push, parse
 from gitward.server.webhook_refresh import RefreshQueue
 
 MAX_BODY = 16 * 1024 * 1024  # GitHub caps payloads at 25 MB; a push that large names too many files anyway
@@ -47,13 +48,15 @@ class Webhooks:
 
 @router.post("/api/webhook", status_code=202)
 async def webhook(request: Request) -> JSONResponse:
-    """A push from GitHub, GitLab, Gitea or Bitbucket Cloud (signed); answers which apps will refresh."""
+    """A signed push from GitHub, GitLab, Gitea, Gogs or Bitbucket (Cloud or Server): which apps refresh."""
     hooks: Webhooks = request.app.state.webhooks
     found = detect(request.headers)
     if found is None:
         REQUESTS.labels("unknown", "unknown").inc()
         raise HTTPException(
-            400, "not a known webhook: expected X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event or X-Event-Key"
+            400,
+            "not a known webhook: expected X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event, X-Gogs-Event"
+            " or X-Event-Key",
         )
     provider, event = found
     size = request.headers.get("content-length")
@@ -69,6 +72,9 @@ async def webhook(request: Request) -> JSONResponse:
     except Unauthorized as refused:
         REQUESTS.labels(provider, "unauthorized").inc()
         raise HTTPException(401, str(refused)) from None
+    if is_ping(provider, event):
+        REQUESTS.labels(provider, "ping").inc()
+        return JSONResponse({"provider": provider, "ping": "ok"}, 200)
     if not is_push(provider, event):
         REQUESTS.labels(provider, "ignored").inc()
         return JSONResponse({"provider": provider, "ignored": f"event {event!r} is not a push"}, 202)

@@ -1,7 +1,9 @@
 """Is a webhook request from the Git host? Each provider's signature or token, against a Secret.
 
 The secrets live in the Secret `gitward-webhook` of the server's namespace:
-`github.secret`, `gitlab.secret`, `gitea.secret`, and for Bitbucket Cloud
+`github.secret`, `gitlab.secret`, `gitea.secret`, `gogs.secret` (the hex
+HMAC-SHA256 in `X-Gogs-Signature`), `bitbucketserver.secret` (Bitbucket
+Server signs as `X-Hub-Signature: sha256=...`), and for Bitbucket Cloud
 `bitbucket.secret` (its webhook secret, an HMAC-SHA256 signature in
 `X-Hub-Signature`) or, as Argo CD does, `bitbucket.uuid` (the webhook's UUID,
 sent in `X-Hook-UUID`; weaker, since anyone who saw one delivery knows it).
@@ -48,11 +50,12 @@ def check(provider: Provider, headers: Mapping[str, str], body: bytes, secrets: 
     key = f"{provider}.secret"
     if provider is Provider.github:
         _signed(secrets.get(key), headers.get("x-hub-signature-256"), body, "X-Hub-Signature-256", key)
-    elif provider is Provider.gitea:
-        signature = headers.get("x-gitea-signature")
-        _signed(
-            secrets.get(key), f"sha256={signature}" if signature else None, body, "X-Gitea-Signature", key
-        )
+    elif provider in (Provider.gitea, Provider.gogs):
+        name = "X-Gitea-Signature" if provider is Provider.gitea else "X-Gogs-Signature"
+        signature = headers.get(name.lower())
+        _signed(secrets.get(key), f"sha256={signature}" if signature else None, body, name, key)
+    elif provider is Provider.bitbucketserver:
+        _signed(secrets.get(key), headers.get("x-hub-signature"), body, "X-Hub-Signature", key)
     elif provider is Provider.gitlab:
         secret = _configured(secrets.get(key), key)
         token = headers.get("x-gitlab-token")

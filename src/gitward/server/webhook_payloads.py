@@ -2,8 +2,10 @@
 
 Each provider names the event in its own header (Gitea also sends GitHub's
 and Gogs' headers for compatibility, so it is recognised first) and lays the
-payload out its own way. Only pushes matter; every other event is answered
-as ignored once its sender is authenticated.
+payload out its own way. Bitbucket Cloud and Bitbucket Server (Data Center)
+share `X-Event-Key`: Cloud always sends `X-Hook-UUID` too, and `repo:push`
+is Cloud's push, so the rest is Server's. Only pushes matter; every other
+event is answered as ignored once its sender is authenticated.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ class Provider(enum.StrEnum):
     github = "github"
     gitlab = "gitlab"
     gitea = "gitea"
-    bitbucket = "bitbucket"
+    gogs = "gogs"
+    bitbucket = "bitbucket"  # Bitbucket Cloud
+    bitbucketserver = "bitbucketserver"  # Bitbucket Server and Data Center
 
 
-# The header naming the event, per provider, in the order they are tried.
+# The header naming the event, per provider, in the order they are tried
+# (x-event-key is then told apart between Bitbucket Cloud and Server).
 EVENT_HEADERS = (
     (Provider.gitea, "x-gitea-event"),
+    (Provider.gogs, "x-gogs-event"),
     (Provider.gitlab, "x-gitlab-event"),
     (Provider.bitbucket, "x-event-key"),
     (Provider.github, "x-github-event"),
@@ -33,6 +39,9 @@ EVENT_HEADERS = (
 
 # GitHub puts at most this many commits in a push payload; a longer push lists only some files.
 GITHUB_COMMIT_LIMIT = 20
+# Gogs cuts the list at its FEED_MAX_COMMIT_NUM (5 unless configured) and, unlike Gitea,
+# sends no total: a payload holding that many may have lost commits, hence files.
+GOGS_COMMIT_LIMIT = 5
 _SHA = re.compile(r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$")
 
 
@@ -55,7 +64,10 @@ def detect(headers: Mapping[str, str]) -> tuple[Provider, str] | None:
     for provider, header in EVENT_HEADERS:
         value = headers.get(header)
         if value is not None:
-            return provider, value.strip()
+            event = value.strip()
+            if provider is Provider.bitbucket and event != "repo:push" and "x-hook-uuid" not in headers:
+                return Provider.bitbucketserver, event
+            return provider, event
     return None
 
 
@@ -64,7 +76,14 @@ def is_push(provider: Provider, event: str) -> bool:
         return event in ("Push Hook", "Tag Push Hook")
     if provider is Provider.bitbucket:
         return event == "repo:push"
+    if provider is Provider.bitbucketserver:
+        return event == "repo:refs_changed"
     return event == "push"
+
+
+def is_ping(provider: Provider, event: str) -> bool:
+    """Bitbucket Server's "Test connection": answered 200, nothing else done."""
+    return provider is Provider.bitbucketserver and event == "diagnostics:ping"
 
 
 def parse(provider: Provider, body: bytes) -> Push:
@@ -77,8 +96,10 @@ def parse(provider: Provider, body: bytes) -> Push:
     parser = {
         Provider.github: _github,
         Provider.gitea: _gitea,
+        Provider.gogs: _gogs,
         Provider.gitlab: _gitlab,
         Provider.bitbucket: _bitbucket,
+        Provider.bitbucketserver: _bitbucket_server,
     }[provider]
     push = parser(payload)
     if not push.urls:
@@ -127,19 +148,29 @@ def _github(payload: Mapping[str, Any]) -> Push:
     )
 
 
-def _gitea(payload: Mapping[str, Any]) -> Push:
+def _gitea(payload: Mapping[str, Any], provider: Provider = Provider.gitea) -> Push:
     repository = _mapping(payload.get("repository"))
     commits = payload.get("commits")
     total = payload.get("total_commits")
-    complete = isinstance(commits, list) and (not isinstance(total, int) or total <= len(commits))
+    if not isinstance(commits, list):
+        complete = False
+    elif isinstance(total, int):
+        complete = total <= len(commits)
+    else:
+        complete = provider is not Provider.gogs or len(commits) < GOGS_COMMIT_LIMIT
     return Push(
-        Provider.gitea,
+        provider,
         _strings(repository.get(k) for k in ("clone_url", "ssh_url", "html_url")),
         _ref(payload),
         _default(repository.get("default_branch")),
         _files(commits, complete),
         _sha(payload.get("after")),
     )
+
+
+def _gogs(payload: Mapping[str, Any]) -> Push:
+    """Gogs: Gitea's layout (Gitea began as its fork), with a shorter commit list."""
+    return _gitea(payload, Provider.gogs)
 
 
 def _gitlab(payload: Mapping[str, Any]) -> Push:
@@ -186,6 +217,32 @@ def _bitbucket(payload: Mapping[str, Any]) -> Push:
     mainbranch = _mapping(repository.get("mainbranch")).get("name")
     sha = _sha(hashes[0]) if len(hashes) == 1 else None
     return Push(Provider.bitbucket, _strings(urls), tuple(refs), _default(mainbranch), None, sha)
+
+
+def _bitbucket_server(payload: Mapping[str, Any]) -> Push:
+    """Bitbucket Server: clone URLs from repository.links.clone[], refs from changes[].
+
+    Its payload names neither changed files nor the default branch. A push
+    that only deletes refs is a push all the same: it refreshes nothing
+    (refused, Bitbucket Server would count the delivery as failed, and a few
+    such failures in a row make it stop calling).
+    """
+    links = _mapping(_mapping(payload.get("repository")).get("links"))
+    clones = links.get("clone")
+    urls = _strings(_mapping(c).get("href") for c in clones) if isinstance(clones, list) else ()
+    changes = payload.get("changes")
+    if not isinstance(changes, list):
+        raise PayloadError("the bitbucketserver payload has no `changes`")
+    refs: list[str] = []
+    hashes: list[Any] = []
+    for change in (_mapping(c) for c in changes):
+        ref = _mapping(change.get("ref")).get("id") or change.get("refId")
+        if change.get("type") == "DELETE" or not isinstance(ref, str) or not ref.startswith("refs/"):
+            continue
+        refs.append(ref)
+        hashes.append(change.get("toHash"))
+    sha = _sha(hashes[0]) if len(hashes) == 1 else None
+    return Push(Provider.bitbucketserver, urls, tuple(dict.fromkeys(refs)), None, None, sha)
 
 
 def _sha(value: Any) -> str | None:
