@@ -12,7 +12,12 @@ resources, as a controller would write it; no controller runs), starts
 Prints p50/p95 and payload sizes, and the ratio of the API's first page to
 the baseline LIST. Target: p50 of the first page under 200 ms.
 
-Usage: uv run python bench/server.py [--apps 5000] [--requests 200] [--keep]
+Then, when Chromium and playwright are there (a printed line says why not
+otherwise; --no-browser skips it), the browser phase of bench/browser.py:
+the web UI's app list over the same apps, each action beside the same API
+request fetched directly.
+
+Usage: uv run python bench/server.py [--apps 5000] [--requests 200] [--rounds 20] [--no-browser] [--keep]
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import browser
 import httpx
 from observe import prepare as prepare_cluster
 
@@ -79,6 +87,24 @@ def status(i: int) -> dict[str, Any]:
     }
 
 
+async def set_sync(kubeconfig: Path, names: Sequence[str], sync: str) -> None:
+    """Write these apps' sync status, as a controller would: the stream's load in the browser phase."""
+    limit = asyncio.Semaphore(32)
+    base = f"/apis/gitward.dev/v1alpha1/namespaces/{NAMESPACE}/applications"
+    async with Connection.from_kubeconfig(kubeconfig) as connection:
+
+        async def one(name: str) -> None:
+            async with limit:
+                await connection.request(
+                    "PATCH",
+                    f"{base}/{name}/status",
+                    body={"status": {"sync": {"status": sync}}},
+                    content_type="application/merge-patch+json",
+                )
+
+        await asyncio.gather(*(one(name) for name in names))
+
+
 async def create_apps(connection: Connection, count: int) -> None:
     limit = asyncio.Semaphore(32)
     base = f"/apis/gitward.dev/v1alpha1/namespaces/{NAMESPACE}/applications"
@@ -117,6 +143,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--name", default=f"bench-server-{secrets.token_hex(3)}", help="cluster name")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds of each browser action")
+    parser.add_argument(
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the web UI's list in headless Chromium too (when Chromium and playwright are there)",
+    )
     args = parser.parse_args()
     if toolchain.missing(toolchain.CLUSTER_TOOLS):
         raise SystemExit("build the toolchain first: gitward local toolchain --build")
@@ -192,6 +225,23 @@ def main() -> None:
         ratio = statistics.median(rows[0][1]) / statistics.median(rows[2][1])
         print(f"\nAPI first page / apiserver LIST of all apps (p50): {ratio:.3f}x")
         print(f"target: API first page p50 < 200 ms: {'met' if p(rows[0][1], 0.5) < 200 else 'NOT met'}")
+        if args.browser:
+            index = api.get("/")
+            why = browser.unavailable() or (
+                None
+                if index.headers.get("content-type", "").startswith("text/html")
+                else "the server serves no UI (build it: make ui)"
+            )
+            if why:
+                print(f"\nbrowser phase skipped: {why}")
+            else:
+                url = str(api.base_url).rstrip("/")
+
+                async def change(names: Sequence[str], sync: str) -> None:
+                    await set_sync(state.layout.kubeconfig, names, sync)
+
+                result = asyncio.run(browser.run(url, token, args.rounds, change))
+                browser.report(result, p)
     finally:
         if server is not None:
             server.terminate()

@@ -13,24 +13,16 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
+from gitward.local.chromium import CHROMIUM, FLAGS  # one copy, shared with bench/server.py
+from gitward.local.chromium import LAPTOP as SCREEN
+
 # The API server and end-to-end fixtures, shared as they are.
 from tests.e2e.conftest import controller, repo  # noqa: F401
 from tests.server.conftest import Serve, serve  # noqa: F401
 
-CHROMIUM = Path("/usr/bin/chromium")
 DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "ui"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+LAPTOP: ViewportSize = {"width": SCREEN[0], "height": SCREEN[1]}
 
 
 @pytest.fixture

@@ -83,7 +83,8 @@ export const api = {
     request<Application>("POST", `${app(ns, name)}/refresh`, { hard }),
 };
 
-export type Change = { type: string; application: AppSummary };
+// The stream's data says ADDED, MODIFIED or DELETED (Kubernetes' watch words); callers get them lower-case.
+export type Change = { type: "added" | "modified" | "deleted"; application: AppSummary };
 
 /**
  * Follow /api/v1/stream until `stop()`; reconnects after a drop and tells `onOpen` so the
@@ -113,7 +114,10 @@ export function follow(onChange: (change: Change) => void, onOpen: () => void, o
               .filter((line) => line.startsWith("data:"))
               .map((line) => line.slice(5).trimStart())
               .join("\n");
-            if (data) onChange(JSON.parse(data) as Change);
+            if (data) {
+              const change = JSON.parse(data) as { type: string; application: AppSummary };
+              onChange({ ...change, type: change.type.toLowerCase() as Change["type"] });
+            }
           }
         }
         onDown("the live stream closed; reconnecting");
