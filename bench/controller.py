@@ -305,6 +305,10 @@ async def measure(bench: Bench) -> None:
         f"  cold start, created -> all Synced:         {mo:.2f}s",
         f"  kubectl apply --server-side, same objects: {mk:.2f}s",
         f"  ratio controller / kubectl:                {mo / mk:.2f}x (target <= 1.5x)",
+        # Each round's pair ran side by side; later rounds also watch the earlier rounds' objects.
+        "  ratio per round:                           "
+        + ", ".join(f"{o / k:.2f}x" for o, k in zip(ours, theirs, strict=True))
+        + f" (median {statistics.median(o / k for o, k in zip(ours, theirs, strict=True)):.2f}x)",
         f"  controller peak RSS after cold start:      {bench.controller.rss_mib():.0f} MiB",
     ]
     if args.steady_seconds > 0:
