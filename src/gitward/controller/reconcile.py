@@ -285,8 +285,10 @@ class Reconciler:
                         comparisons = await self.comparer.compare_all(
                             rendered.objects, rules, app=owner, options=options
                         )
-                    except BaseException:
-                        await self._ended(obj, ended, event)  # the sync happened: its record must stay
+                    except Exception:
+                        # The sync happened: its record must stay. (Cancelled, the pass is cut off
+                        # like a crash: the next pass compares and finds nothing left to do.)
+                        await self._ended(obj, ended, event)
                         raise
                     in_sync = all(c.status == SYNCED for c in comparisons)
             else:
@@ -296,7 +298,7 @@ class Reconciler:
         try:
             health = await self.health_rules.rules_for(project)
             status = self._status(obj, rendered, comparisons, in_sync, conditions, health)
-        except BaseException:
+        except Exception:
             await self._ended(obj, ended, event)
             raise
         await self._ended(obj, {**status, **ended}, event, replace=True)
