@@ -7,6 +7,7 @@ condition that names the file and line.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from typing import Any
@@ -14,11 +15,22 @@ from typing import Any
 import pytest
 
 from gitward.controller.run import Controller
+from gitward.kube import Connection, KubeError
 from tests.e2e.support import DEPLOYMENT, application, until
 from tests.helpers import Cluster
 from tests.source.servers import Upstream
 
 pytestmark = pytest.mark.cluster
+
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80}}]
+"""
 
 
 async def test_git_is_the_source_of_truth(
@@ -116,3 +128,48 @@ async def test_ignored_differences_are_neither_healed_nor_reported(
     await until(lambda: sync_status() == "Synced", what="Synced despite the ignored field")
     replicas = cluster.get_json("deployment", "web", "-n", target)["spec"]["replicas"]
     assert replicas == 5, "an ignored field is not healed"
+
+
+async def test_the_pass_that_syncs_a_new_app_reports_it_synced_at_once(
+    cluster: Cluster,
+    namespace: str,
+    connection: Connection,
+    controller: Controller,
+    repo: tuple[str, Upstream],
+) -> None:
+    url, upstream = repo
+    target = f"shop-{secrets.token_hex(3)}"
+    cluster.kubectl("create", "namespace", target)
+    statuses: list[dict[str, Any]] = []
+
+    async def record() -> None:
+        path = f"/apis/gitward.dev/v1alpha1/namespaces/{namespace}/applications"
+        while True:
+            try:
+                async for event in connection.watch(path, {"fieldSelector": "metadata.name=shop"}):
+                    statuses.append((event.get("object") or {}).get("status") or {})
+            except KubeError:
+                await asyncio.sleep(0.1)  # a CRD just installed answers 429 for a moment
+
+    # More objects, Services among them (a new one's watch event tends to come last), make it
+    # likelier that the watch has not shown them all when the sync's writes return.
+    upstream.commit({f"deploy/extra-{i}.yaml": SERVICE.format(name=f"extra-{i}") for i in range(6)})
+    recorder = asyncio.create_task(record())
+    await asyncio.sleep(0.5)  # the watch is open before the app exists: it sees every status
+    try:
+        cluster.kubectl("apply", "-f", "-", stdin=json.dumps(application(namespace, target, url)))
+        head = upstream.head()
+        await until(
+            lambda: any((s.get("sync") or {}).get("revision") == head for s in statuses),
+            what="the first sync's status",
+        )
+    finally:
+        recorder.cancel()
+        await asyncio.gather(recorder, return_exceptions=True)
+
+    # The sync's own pass waits for the watch to show what it created, so the status that records
+    # the finished sync already says Synced: no OutOfSync in between for a later pass to correct.
+    finished = [s for s in statuses if (s.get("operationState") or {}).get("phase") == "Succeeded"]
+    assert finished, statuses
+    assert finished[0]["sync"] == {**finished[0]["sync"], "status": "Synced", "revision": head}
+    assert [s["sync"]["status"] for s in statuses if s.get("sync")][:1] == ["Synced"]

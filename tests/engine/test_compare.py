@@ -467,3 +467,39 @@ async def test_a_stale_live_copy_is_fetched_again_rather_than_reported_as_drift(
     # Against the stale copy, the new annotation (kept by a sync: not ours) would look like drift.
     assert (result.status, result.diff, result.error) == (SYNCED, "", None)
     assert comparer.refetches == 1
+
+
+async def test_a_watched_comparison_right_after_our_own_write_waits_for_the_watch_to_show_it(
+    namespace: str, connection: Connection, writer: Writer
+) -> None:
+    watch = WatchCache(connection, writer.discovery)
+    comparer = Comparer(writer, WatchedLive(watch, writer.written, wait=5.0))
+    impatient = Comparer(writer, WatchedLive(watch, writer.written, wait=0.2))
+    first, second = (
+        service(namespace),
+        {**service(namespace), "metadata": {"name": "api", "namespace": namespace}},
+    )
+    reflector = await watch.ensure("v1", "Service")
+    try:
+        # The watch falls behind: from here on only this test puts objects in the store.
+        await reflector.stop()
+        loop = asyncio.get_running_loop()
+
+        stored = await writer.apply(tracking.stamp(first, APP))
+        comparer.applied(tracking.stamp(first, APP), stored)
+        loop.call_later(0.3, watch.store.upsert, stored)  # the watch event, a moment late
+        started = loop.time()
+        (result,) = await comparer.compare_all([first], app=APP)
+
+        assert (result.status, result.would_create) == (SYNCED, False)
+        assert loop.time() - started >= 0.3
+        assert ResourceKey.of(first) not in writer.written  # seen: later reads do not wait
+
+        # A write the watch never shows is waited for only so long; then the store's view stands.
+        await writer.apply(tracking.stamp(second, APP))
+        started = loop.time()
+        (result,) = await impatient.compare_all([second], app=APP)
+        assert (result.status, result.would_create) == (OUT_OF_SYNC, True)
+        assert 0.2 <= loop.time() - started < 2.0
+    finally:
+        await watch.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -82,3 +83,33 @@ def test_a_failing_subscriber_does_not_stop_the_others() -> None:
     changes = recorder(store)
     store.upsert(cm("a", {}))
     assert len(changes) == 1
+
+
+async def test_a_reader_waits_for_its_own_write_and_no_longer() -> None:
+    store = Store()
+    key = ResourceKey("", "ConfigMap", "ns", "a")
+    store.upsert(cm("a", {"k": "v"}, rv="5"))
+    assert await store.caught_up(key, 5, timeout=0.01)  # already there: no wait
+
+    waiting = asyncio.create_task(store.caught_up(key, 9, timeout=5))
+    await asyncio.sleep(0)
+    store.upsert(cm("a", {"k": "older write"}, rv="7"))
+    await asyncio.sleep(0)
+    assert not waiting.done()  # a copy older than the write does not release the reader
+    store.upsert(cm("a", {"k": "ours"}, rv="9"))
+    assert await waiting
+
+    gone = asyncio.create_task(store.caught_up(key, 20, timeout=5))
+    await asyncio.sleep(0)
+    store.remove(key)
+    assert await gone  # deleted since: there is nothing newer to wait for
+
+
+async def test_a_write_the_watch_never_shows_gives_up_after_the_timeout() -> None:
+    store = Store()
+    key = ResourceKey("", "ConfigMap", "ns", "a")
+    store.upsert(cm("a", {"k": "v"}, rv="5"))
+    assert not await store.caught_up(key, 6, timeout=0.05)
+    assert not await store.caught_up(ResourceKey("", "ConfigMap", "ns", "never"), 1, timeout=0.01)
+    store.upsert(cm("a", {"k": "v"}, rv="6"))  # nobody waits any more: nothing to release
+    assert await store.caught_up(key, 6, timeout=0.01)

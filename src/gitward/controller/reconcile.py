@@ -69,7 +69,9 @@ class Reconciler:
         self.cache = cache
         self.writer = Writer(connection, cache.discovery)
         # A missing object is OutOfSync without a dry run: the sync dry-runs it before creating it.
-        self.comparer = Comparer(self.writer, WatchedLive(cache), dry_run_creates=False, diffs=False)
+        self.comparer = Comparer(
+            self.writer, WatchedLive(cache, self.writer.written), dry_run_creates=False, diffs=False
+        )
         self.repos = repos
         self.renderer = renderer
         self.namespace = namespace
@@ -188,6 +190,10 @@ class Reconciler:
         if cached is not None and self.status.current(cached):
             # A pass replaces (never edits) status, operation and annotations: a shallow copy will do.
             return {**cached, "metadata": dict(cached["metadata"])}
+        if cached is None and self.cache.listed(self.resource.group, "Application"):
+            # Deleted (a restart meets many objects whose app is gone), or so new that the watch
+            # has not shown it yet: its ADDED event enqueues it again.
+            return None
         try:
             found: dict[str, Any] = await self.connection.request(
                 "GET", self.resource.path(self.namespace, name)

@@ -77,14 +77,30 @@ class ClusterLive:
 
 
 class WatchedLive:
-    """The watch cache's copy: no request per comparison once the kind is watched."""
+    """The watch cache's copy: no request per comparison once the kind is watched.
 
-    def __init__(self, cache: WatchCache) -> None:
+    With `written` (a Writer's record of its own writes), a copy older than
+    our own last write of that object is waited for, up to `wait` seconds:
+    the comparison right after a sync then sees what the sync wrote instead
+    of calling a just-created object missing (and writing OutOfSync, to be
+    corrected by a later pass).
+    """
+
+    def __init__(
+        self, cache: WatchCache, written: dict[ResourceKey, int] | None = None, wait: float = 2.0
+    ) -> None:
         self.cache = cache
+        self.written = written
+        self.wait = wait
 
     async def get(self, desired: Mapping[str, Any]) -> Mapping[str, Any] | None:
         await self.cache.ensure(str(desired.get("apiVersion")), str(desired.get("kind")))
-        return self.cache.store.get(ResourceKey.of(desired))
+        key = ResourceKey.of(desired)
+        if self.written is not None and (version := self.written.get(key)) is not None:
+            caught_up = await self.cache.store.caught_up(key, version, self.wait)
+            if caught_up and self.written.get(key) == version:
+                del self.written[key]  # the watch has shown it: later reads need not wait
+        return self.cache.store.get(key)
 
 
 class Comparer:

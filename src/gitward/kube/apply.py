@@ -10,6 +10,8 @@ from typing import Any
 from gitward.kube.connection import Connection
 from gitward.kube.discovery import ApiResource, Discovery
 from gitward.kube.errors import KubeError
+from gitward.kube.store import resource_version
+from gitward.model.resource import ResourceKey
 
 FIELD_MANAGER = "gitward"
 
@@ -70,6 +72,9 @@ class Writer:
         self.connection = connection
         self.discovery = discovery
         self.field_manager = field_manager
+        # The resourceVersion our last write of each object made: a read from a watch cache can
+        # wait for the watch to show its own write (`WatchedLive`) instead of judging an older copy.
+        self.written: dict[ResourceKey, int] = {}
 
     async def apply(
         self, obj: Mapping[str, Any], *, force: bool = False, dry_run: bool = False, strict: bool = True
@@ -116,6 +121,8 @@ class Writer:
             )
         except KubeError as exc:
             raise scrub(exc, obj) from None
+        if not dry_run and (version := resource_version(answer)) is not None:
+            self.written[ResourceKey.of(answer)] = version
         return answer
 
     async def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:

@@ -192,6 +192,11 @@ class WatchCache:
         """`ensure` every (apiVersion, kind) of an app at once; their first lists run concurrently."""
         await asyncio.gather(*(self.ensure(v, k, timeout) for v, k in sorted(set(kinds))))
 
+    def listed(self, group: str, kind: str) -> bool:
+        """Whether `kind` is watched and its first list is in the store: what is absent is absent."""
+        reflector = self._reflectors.get((group, kind))
+        return reflector is not None and reflector.synced.is_set()
+
     @property
     def watched(self) -> list[ApiResource]:
         return [r.resource for r in self._reflectors.values()]

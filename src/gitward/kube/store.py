@@ -8,6 +8,7 @@ updating status every few seconds must not look like drift.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,21 @@ def tracking_id(obj: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def resource_version(obj: Mapping[str, Any] | None) -> int | None:
+    """An object's resourceVersion as a number, None when absent.
+
+    Kubernetes calls it opaque; the apiserver fills it from etcd's revision,
+    which only grows, and comparing two of them is how a reader tells whether
+    its copy already holds a write it made.
+    """
+    metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
+    version = metadata.get("resourceVersion") if isinstance(metadata, Mapping) else None
+    try:
+        return int(version) if isinstance(version, str) else None
+    except ValueError:
+        return None
+
+
 def app_of(tracking: str) -> str:
     """The app named by `<app>:<group>/<kind>:<ns>/<name>`."""
     return tracking.partition(":")[0]
@@ -78,6 +94,7 @@ class Store:
         self._by_app: dict[str, set[ResourceKey]] = {}
         self._subscribers: list[Subscriber] = []
         self._status_subscribers: list[Subscriber] = []
+        self._waiters: dict[ResourceKey, list[tuple[int, asyncio.Future[None]]]] = {}
 
     def __len__(self) -> int:
         return len(self._objects)
@@ -106,11 +123,43 @@ class Store:
         self._status_subscribers.append(subscriber)
         return lambda: self._status_subscribers.remove(subscriber)
 
+    async def caught_up(self, key: ResourceKey, version: int, timeout: float) -> bool:
+        """Wait until the copy of `key` is at `version` or later, or gone; False after `timeout`.
+
+        A reader that has just written an object waits here for the watch (a
+        moment behind) to bring its own write, rather than judge an older copy.
+        """
+        stored = resource_version(self._objects.get(key))
+        if stored is not None and stored >= version:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (version, waiter)
+        self._waiters.setdefault(key, []).append(entry)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiting = self._waiters.get(key, [])
+            if entry in waiting:
+                waiting.remove(entry)
+            if not waiting:
+                self._waiters.pop(key, None)
+
+    def _wake(self, key: ResourceKey, version: int | None) -> None:
+        """Release the waiters `version` satisfies; None (gone, or no number to compare) releases all."""
+        for wanted, waiter in self._waiters.get(key, ()):
+            if (version is None or version >= wanted) and not waiter.done():
+                waiter.set_result(None)
+
     def upsert(self, obj: Mapping[str, Any]) -> None:
         key = ResourceKey.of(obj)
         old = self._objects.get(key)
         self._objects[key] = obj
         self._reindex(key, old, obj)
+        if key in self._waiters:
+            self._wake(key, resource_version(obj))
         if old is None:
             self._notify(Change(ChangeType.added, key, tracking_id(obj), obj))
         elif not is_status_only(old, obj):
@@ -121,6 +170,8 @@ class Store:
 
     def remove(self, key: ResourceKey) -> None:
         old = self._objects.pop(key, None)
+        if key in self._waiters:
+            self._wake(key, None)
         if old is not None:
             self._reindex(key, old, None)
             self._notify(Change(ChangeType.deleted, key, tracking_id(old), old))
