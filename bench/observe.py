@@ -176,17 +176,19 @@ class Apps:
         self.connection = connection
         self.cache = cache
         self.namespace = namespace
+        self.progress = ""  # how the last wait went: when half, 90 % and 99 % of the apps got there
 
     async def start(self) -> None:
         await self.cache.ensure("gitward.dev/v1alpha1", "Application")
 
-    def synced(self, revision: str) -> int:
+    def synced(self, revision: str, names: frozenset[str] | None = None) -> int:
+        """Apps Synced at `revision` (of `names` only, when given: earlier rounds' may linger)."""
         count = 0
         for key in self.cache.store.keys("gitward.dev", "Application"):
-            obj = self.cache.store.get(key)
-            sync = ((obj or {}).get("status") or {}).get("sync") or {}
-            if key.namespace == self.namespace and sync.get("status") == "Synced":
-                count += sync.get("revision") == revision
+            if key.namespace != self.namespace or (names is not None and key.name not in names):
+                continue
+            sync = ((self.cache.store.get(key) or {}).get("status") or {}).get("sync") or {}
+            count += sync.get("status") == "Synced" and sync.get("revision") == revision
         return count
 
     def healthy(self) -> int:
@@ -197,9 +199,14 @@ class Apps:
         )
 
     async def until_synced(
-        self, count: int, revision: str, timeout: float, alive: Callable[[], None]
+        self,
+        count: int,
+        revision: str,
+        timeout: float,
+        alive: Callable[[], None],
+        names: frozenset[str] | None = None,
     ) -> None:
-        await self._until(lambda: self.synced(revision), count, "Synced", timeout, alive)
+        await self._until(lambda: self.synced(revision, names), count, "Synced", timeout, alive)
 
     async def until_healthy(self, count: int, timeout: float, alive: Callable[[], None]) -> None:
         await self._until(self.healthy, count, "Healthy", timeout, alive)
@@ -207,12 +214,19 @@ class Apps:
     async def _until(
         self, counted: Callable[[], int], count: int, what: str, timeout: float, alive: Callable[[], None]
     ) -> None:
-        deadline = time.monotonic() + timeout
-        while counted() < count:
+        started = time.monotonic()
+        deadline = started + timeout
+        marks = {round(count * share): f"{int(share * 100)}%" for share in (0.5, 0.9, 0.99)}
+        reached: list[str] = []
+        while (done := counted()) < count:
             alive()
             if time.monotonic() > deadline:
-                raise SystemExit(f"only {counted()} of {count} apps {what} after {timeout:.0f}s")
+                raise SystemExit(f"only {done} of {count} apps {what} after {timeout:.0f}s")
+            for mark in [m for m in marks if m <= done]:
+                reached.append(f"{marks.pop(mark)} at {time.monotonic() - started:.1f}s")
             await asyncio.sleep(0.1)
+        reached.append(f"all at {time.monotonic() - started:.1f}s")
+        self.progress = f"{what}: " + ", ".join(reached)
 
 
 @contextlib.asynccontextmanager
