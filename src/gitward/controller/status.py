@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gitward.kube.connection import Connection
+from gitward.kube.store import resource_version
 
 # Changes on every reconcile by definition; written only along with a real change.
 _VOLATILE = ("reconciledAt",)
@@ -81,7 +82,7 @@ class WrittenVersions:
         """Remember the version a write of an app (its answer) made."""
         metadata = answer.get("metadata") if isinstance(answer, Mapping) else None
         if isinstance(metadata, Mapping):
-            version = _number(metadata.get("resourceVersion"))
+            version = resource_version(answer)
             if version is not None:
                 self._versions[(str(metadata.get("namespace")), str(metadata.get("name")))] = version
 
@@ -93,7 +94,7 @@ class WrittenVersions:
         written = self._versions.get((str(metadata.get("namespace")), str(metadata.get("name"))))
         if written is None:
             return True
-        version = _number(metadata.get("resourceVersion"))
+        version = resource_version(cached)
         return version is not None and version >= written
 
 
@@ -161,11 +162,3 @@ class StatusWriter:
         for observer in self.observers:
             observer.event(app, reason, message, warning)
         await self.connection.request("POST", f"/api/v1/namespaces/{namespace}/events", body=event)
-
-
-def _number(version: Any) -> int | None:
-    """etcd's resourceVersions are counters; anything else (another storage) is not compared."""
-    try:
-        return int(str(version))
-    except ValueError:
-        return None
