@@ -125,16 +125,24 @@ def _api_types_rules(group: str) -> list[dict[str, Any]]:
     ]
 
 
-def cluster_roles(compat_argocd: bool) -> list[dict[str, Any]]:
-    """The aggregated role and the labelled roles it gathers; shared by every install in a cluster."""
-    aggregated = {
+def aggregated_role(metadata: dict[str, Any], label: str) -> dict[str, Any]:
+    """A ClusterRole made of every ClusterRole labelled `label: "true"`.
+
+    It has no rules of its own: the controller-manager fills them in from the
+    labelled roles, and an applied `rules: []` would be owned by the installer
+    and reset on every re-install.
+    """
+    return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
-        "metadata": meta(CONTROLLER),
-        # No rules of its own: the controller-manager fills them in from the labelled roles, and
-        # an applied `rules: []` would be owned by the installer and reset on every re-install.
-        "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {AGGREGATE_LABEL: "true"}}]},
+        "metadata": metadata,
+        "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {label: "true"}}]},
     }
+
+
+def cluster_roles(compat_argocd: bool) -> list[dict[str, Any]]:
+    """The aggregated role and the labelled roles it gathers; shared by every install in a cluster."""
+    aggregated = aggregated_role(meta(CONTROLLER), AGGREGATE_LABEL)
     roles = [
         aggregated,
         cluster_role(f"{CONTROLLER}-api", _api_types_rules(GROUP)),

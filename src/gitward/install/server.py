@@ -36,6 +36,7 @@ from gitward.install.rbac import (
     READ,
     SERVER_AGGREGATE_LABEL,
     WORKLOAD_WRITE,
+    aggregated_role,
     bindings,
     cluster_role,
     meta,
@@ -62,13 +63,7 @@ def _api_rules(group: str) -> list[dict[str, Any]]:
 
 def cluster_roles(compat_argocd: bool) -> list[dict[str, Any]]:
     """The aggregated role and its labelled parts (the read part is the controller's, labelled for both)."""
-    aggregated = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": _meta(SERVER),
-        # Filled in by the controller-manager, as the controller's is: no rules of its own to reset.
-        "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {SERVER_AGGREGATE_LABEL: "true"}}]},
-    }
+    aggregated = aggregated_role(_meta(SERVER), SERVER_AGGREGATE_LABEL)
     dry_run = [
         {"apiGroups": [group], "resources": resources, "verbs": ["patch"]}
         for group, resources in WORKLOAD_WRITE.items()
