@@ -82,7 +82,6 @@ export function AppList({ onAuth }: { onAuth: () => void }) {
   latest.current = { load, query, page };
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let opened = false;
     const reload = (after = RELOAD_EVERY) => {
       timer ??= setTimeout(() => {
         timer = undefined;
@@ -112,8 +111,9 @@ export function AppList({ onAuth }: { onAuth: () => void }) {
       },
       () => {
         setLive("");
-        if (opened) reload(); // after a drop: what changed meanwhile was missed
-        opened = true;
+        // The page may have been read before the stream opened (or before a drop): a change in
+        // between was missed, and nothing would show it until the app changed again.
+        reload();
       },
       (why) => setLive(why),
     );

@@ -118,7 +118,10 @@ export function AppPage({ namespace, name, onAuth }: { namespace: string; name: 
         clearTimeout(timer);
         timer = setTimeout(() => reload.current(), 500);
       },
-      () => setStream(""),
+      () => {
+        setStream("");
+        reload.current(); // what changed before the stream opened (or while it was down) was missed
+      },
       (why) => setStream(why),
     );
     return () => {
