@@ -16,10 +16,23 @@ import httpx
 from gitward.local import components, kubeconfig, pki, ports, toolchain
 from gitward.local.components import Layout, Ports
 from gitward.local.paths import clusters_root
-from gitward.local.process import Proc, exit_code, spawn, stop
+from gitward.local.process import Proc, exit_code, kill, spawn, stop
 from gitward.local.state import ClusterState, all_states, check_name, cluster_dir, load
 
-__all__ = ["ClusterError", "ClusterState", "ComponentFailed", "api_ready", "down", "load", "status", "up"]
+__all__ = [
+    "COMPONENTS",
+    "ClusterError",
+    "ClusterState",
+    "ComponentFailed",
+    "api_ready",
+    "down",
+    "load",
+    "restart",
+    "start_component",
+    "status",
+    "stop_component",
+    "up",
+]
 
 Say = Callable[[str], None]
 
@@ -117,33 +130,21 @@ def _start(name: str, nodes: int, port_base: int | None, timeout: float, say: Sa
     # that the next `up` finds and cleans.
     state.save()
     _prepare_files(layout)
-    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
     deadline = time.monotonic() + timeout
 
-    def start(component: str, argv: list[str]) -> Proc:
-        log = layout.log(component)
-        try:
-            proc = spawn(component, argv, log, env)
-        except OSError as err:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("a") as sink:
-                sink.write(f"gitward: cannot start {component}: {argv[0]}: {err.strerror}\n")
-            raise ComponentFailed(component, log, f"cannot be started ({argv[0]}: {err.strerror})") from err
+    def start(component: str) -> Proc:
+        proc = _spawn(layout, component)
         state.processes.append(proc)
         state.save()
         return proc
 
     try:
-        etcd = start("etcd", components.etcd(layout))
+        etcd = start("etcd")
         _wait(lambda: _etcd_healthy(layout), [etcd], deadline, "etcd")
-        apiserver = start("kube-apiserver", components.apiserver(layout))
+        apiserver = start("kube-apiserver")
         _wait(lambda: api_ready(layout), [etcd, apiserver], deadline, "kube-apiserver")
         say(f"kube-apiserver ready at {layout.server} ({time.monotonic() - started:.1f}s)")
-        rest = [
-            start("kube-controller-manager", components.controller_manager(layout)),
-            start("kube-scheduler", components.scheduler(layout)),
-            start("kwok", components.kwok(layout)),
-        ]
+        rest = [start("kube-controller-manager"), start("kube-scheduler"), start("kwok")]
         everything = [etcd, apiserver, *rest]
         with _client(layout) as client:
             for node in components.node_names(nodes):
@@ -173,6 +174,90 @@ def _start(name: str, nodes: int, port_base: int | None, timeout: float, say: Sa
         state.phase = "failed"
         state.save()
         raise
+
+
+# Each component and its command line, in the order `up` starts them.
+_COMMANDS: dict[str, Callable[[Layout], list[str]]] = {
+    "etcd": components.etcd,
+    "kube-apiserver": components.apiserver,
+    "kube-controller-manager": components.controller_manager,
+    "kube-scheduler": components.scheduler,
+    "kwok": components.kwok,
+}
+COMPONENTS = tuple(_COMMANDS)
+
+
+def _spawn(layout: Layout, component: str) -> Proc:
+    """Start one component; a binary that cannot be run is a ComponentFailed naming its log."""
+    argv = _COMMANDS[component](layout)
+    log = layout.log(component)
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    try:
+        return spawn(component, argv, log, env)
+    except OSError as err:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as sink:
+            sink.write(f"gitward: cannot start {component}: {argv[0]}: {err.strerror}\n")
+        raise ComponentFailed(component, log, f"cannot be started ({argv[0]}: {err.strerror})") from err
+
+
+def stop_component(name: str, component: str, *, crash: bool = False, grace: float = 10.0) -> None:
+    """Stop one component of running cluster `name`: SIGTERM (a clean shutdown), or SIGKILL (`crash`).
+
+    Its record stays, dead, so `status` says the cluster is degraded until
+    `start_component` brings it back on the same ports and data.
+    """
+    check_name(name)
+    _check_component(component)
+    with _lock(name):
+        state = _running(name)
+        procs = [p for p in state.processes if p.component == component]
+        if crash:
+            kill(procs)
+        else:
+            stop(procs, grace=grace)
+
+
+def start_component(name: str, component: str, timeout: float = 60.0) -> None:
+    """Start one stopped component of cluster `name` again; return once it serves.
+
+    etcd is back when it reports healthy, the kube-apiserver when /readyz
+    answers (which needs etcd); the others once started, as `up` does not
+    probe them either. A component still running is left alone.
+    """
+    check_name(name)
+    _check_component(component)
+    with _lock(name):
+        state = _running(name)
+        if any(p.component == component for p in state.live()):
+            return
+        proc = _spawn(state.layout, component)
+        state.processes = [p for p in state.processes if p.component != component] + [proc]
+        state.save()
+        layout = state.layout
+        ready: dict[str, Callable[[], bool]] = {
+            "etcd": lambda: _etcd_healthy(layout),
+            "kube-apiserver": lambda: api_ready(layout),
+        }
+        _wait(ready.get(component, lambda: True), [proc], time.monotonic() + timeout, component)
+
+
+def restart(name: str, component: str, *, crash: bool = False, timeout: float = 60.0) -> None:
+    """`stop_component`, then `start_component`: a component restarted, or one that `crash`ed."""
+    stop_component(name, component, crash=crash)
+    start_component(name, component, timeout=timeout)
+
+
+def _check_component(component: str) -> None:
+    if component not in _COMMANDS:
+        raise ClusterError(f"unknown component {component!r}: choose one of {', '.join(COMPONENTS)}")
+
+
+def _running(name: str) -> ClusterState:
+    state = load(name)
+    if state is None or state.phase != "running":
+        raise ClusterError(f"cluster {name} is not running; start it with `gitward local up --name {name}`")
+    return state
 
 
 def _prepare_files(layout: Layout) -> None:

@@ -96,6 +96,12 @@ def stop(procs: Sequence[Proc], grace: float = 10.0) -> None:
         if not live:
             return
         time.sleep(0.05)
+    kill(live)
+
+
+def kill(procs: Sequence[Proc]) -> None:
+    """SIGKILL each live process at once (a crash, as the kernel's OOM killer deals it); wait for the end."""
+    live = [p for p in procs if alive(p)]
     for proc in live:
         _signal(proc, signal.SIGKILL)
     deadline = time.monotonic() + 5
