@@ -22,15 +22,14 @@ The rules are Argo CD's, so a project written for it means the same here:
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from cronsim import CronSim, CronSimError
 
 from gitward.model.application import IN_CLUSTER, Application
+from gitward.model.glob import GlobError, compile_glob
 from gitward.model.project import (
     AppProject,
     AppProjectSpec,
@@ -76,49 +75,18 @@ def allow_all(name: str = DEFAULT_PROJECT) -> AppProject:
 # --- globs -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)
-def _compile(pattern: str, separator: str) -> re.Pattern[str]:
-    """`*`, `?`, `[...]`, `{a,b}`; with a separator, `*` and `?` stop at it and `**` does not."""
-    one = f"[^{re.escape(separator)}]" if separator else "."
-    out: list[str] = []
-    depth = 0
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            if pattern.startswith("**", i):
-                out.append(".*")
-                i += 1
-            else:
-                out.append(f"{one}*")
-        elif ch == "?":
-            out.append(one)
-        elif ch == "[" and (end := pattern.find("]", i + 2)) > 0:
-            body = pattern[i + 1 : end]
-            body = "^" + body[1:] if body.startswith(("!", "^")) else body
-            out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
-            i = end
-        elif ch == "{":
-            depth += 1
-            out.append("(?:")
-        elif ch == "}" and depth:
-            depth -= 1
-            out.append(")")
-        elif ch == "," and depth:
-            out.append("|")
-        elif ch == "\\" and i + 1 < len(pattern):
-            i += 1
-            out.append(re.escape(pattern[i]))
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    if depth:
-        return re.compile(re.escape(pattern) + r"\Z")  # unbalanced braces: only the literal text
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
-
-
 def glob_match(pattern: str, value: str, separator: str = "") -> bool:
-    return pattern == "*" or bool(_compile(pattern, separator).match(value))
+    """`*`, `?`, `[...]`, `{a,b}`; with a separator, `*` and `?` stop at it and `**` does not.
+
+    gitward.model.glob matches without backtracking. A pattern it refuses (`[z-a]`, an unclosed
+    brace) matches only its own literal text, as an unbalanced brace always did.
+    """
+    if pattern == "*":
+        return True
+    try:
+        return compile_glob(pattern, separator=separator).match(value)
+    except GlobError:
+        return pattern == value
 
 
 def _entry(pattern: str, value: str, separator: str = "") -> tuple[bool, bool]:
@@ -220,17 +188,25 @@ def check_objects(
     problems: list[str] = []
     for key, namespaced in objects:
         kind = f"{key.group}/{key.kind}" if key.group else key.kind
-        why = kind_refusal(project, key.group, key.kind, namespaced)
-        outside = namespaced and key.namespace
-        if (
-            why is None
-            and outside
-            and not destination_permitted(project, dest.server, dest.name, key.namespace)
-        ):
-            why = "its namespace is not a destination of the project"
+        why = object_refusal(project, dest.server, dest.name, key, namespaced)
         if why is not None:
             problems.append(f"{key}: {kind} is not permitted in project '{project.name}' ({why})")
     return problems
+
+
+def object_refusal(
+    project: AppProject, server: str, name: str, key: ResourceKey, namespaced: bool
+) -> str | None:
+    """Why the project refuses this object on the destination cluster (server/name), or None.
+
+    One rule for both directions: what an app may apply (check_objects) and
+    which live objects it may delete (gitward.engine.prune.Scope).
+    """
+    why = kind_refusal(project, key.group, key.kind, namespaced)
+    outside = namespaced and key.namespace and not destination_permitted(project, server, name, key.namespace)
+    if why is None and outside:
+        why = "its namespace is not a destination of the project"
+    return why
 
 
 # --- sync windows ------------------------------------------------------------------------------

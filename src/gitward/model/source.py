@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from gitward.model.glob import GlobError, check_glob
+
 
 class SpecError(ValueError):
     """A source spec that does not have the shape Argo CD's Application defines."""
@@ -61,6 +63,16 @@ def _str(data: Mapping[str, object], key: str, where: _Path, default: str = "") 
     if not isinstance(value, str):
         raise SpecError(f"{where}.{key}: expected a string, got {_type(value)}")
     return value
+
+
+def _glob(data: Mapping[str, object], key: str, where: _Path) -> str:
+    """A path glob, checked now: a bad one is a spec error naming the field, not a failed render."""
+    pattern = _str(data, key, where)
+    try:
+        check_glob(pattern.removeprefix("./"), separator="/", zero_dirs=True)
+    except GlobError as problem:
+        raise SpecError(f"{where}.{key}: {problem}") from None
+    return pattern
 
 
 def _opt_str(data: Mapping[str, object], key: str, where: _Path) -> str | None:
@@ -128,7 +140,8 @@ class DirectorySource(_Fingerprinted):
     def from_dict(cls, data: object, where: _Path = "directory") -> DirectorySource:
         d = _mapping(data, where)
         _check_keys(d, cls._KEYS, where)
-        return cls(_bool(d, "recurse", where), _str(d, "include", where), _str(d, "exclude", where))
+        patterns = [_glob(d, key, where) for key in ("include", "exclude")]
+        return cls(_bool(d, "recurse", where), *patterns)
 
     def to_dict(self) -> dict[str, Any]:
         return _compact({"recurse": self.recurse, "include": self.include, "exclude": self.exclude})
