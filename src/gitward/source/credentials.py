@@ -15,7 +15,9 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from gitward.model.redact import redact_url as redact_url  # its one home; re-exported for gitward.source
 
 
 @dataclass(frozen=True)
@@ -37,20 +39,6 @@ class Credentials:
         for secret in self.secrets():
             text = text.replace(secret, "********")
         return text
-
-
-def redact_url(url: str) -> str:
-    """The URL without any user:password part, for messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.netloc or "@" not in parts.netloc:
-        return url
-    if parts.scheme == "ssh" and ":" not in parts.netloc.rpartition("@")[0]:
-        return url  # ssh://git@host: the user is an account name, not a secret
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, f"********@{host}", parts.path, parts.query, parts.fragment))
 
 
 def base_environment() -> dict[str, str]:
