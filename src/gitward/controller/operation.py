@@ -61,6 +61,7 @@ from gitward.engine.executor import Executor, HookOutcome
 from gitward.engine.hooks import hook_of
 from gitward.engine.ignore import IgnoreRule
 from gitward.engine.plan import wave_of
+from gitward.engine.prune import Scope
 from gitward.engine.sync import SyncOperation
 from gitward.engine.sync_result import OperationPhase, SyncRequest, SyncResult
 from gitward.kube import KubeError, Writer
@@ -136,10 +137,12 @@ class Operations:
         rendered: Revisioned,
         rules: Sequence[IgnoreRule],
         *,
+        scope: Scope,
         defer: bool = False,
     ) -> Outcome:
         """Record Running, sync `rendered`, record the end (or the retry); `obj` follows what is written.
 
+        `scope`: what the app's project lets its prune delete (a tracking id alone is not enough).
         `defer`: the end is not written but returned (Outcome.changes) for the caller's status write.
         """
         sources = _op_sources(obj, todo)
@@ -151,7 +154,7 @@ class Operations:
             await self.put(obj, {"operationState": running})
         try:
             adopted = await self._adopt_hooks(todo, rendered.objects, tracking_app(app.namespace, app.name))
-            request = self._request(app, adopted, rendered, rules)
+            request = self._request(app, adopted, rendered, rules, scope)
         except (SyncSpecError, SpecError) as problem:
             return await self._end(
                 obj, app, todo, rendered.revision, sources, OperationPhase.error, str(problem), defer=defer
@@ -295,7 +298,12 @@ class Operations:
         return Outcome(phase)
 
     def _request(
-        self, app: Application, todo: Pending, rendered: Revisioned, rules: Sequence[IgnoreRule]
+        self,
+        app: Application,
+        todo: Pending,
+        rendered: Revisioned,
+        rules: Sequence[IgnoreRule],
+        scope: Scope,
     ) -> SyncRequest:
         parsed = Operation.from_dict(todo.operation, "operation")
         sync = parsed.sync
@@ -319,6 +327,7 @@ class Operations:
             dry_run=sync.dry_run,
             allow_empty=bool(automated and automated.allow_empty),
             ignore_rules=rules,
+            scope=scope,
             # As Argo CD's: waves wait for each other's health, the last one is not waited for (a
             # slow rollout would hold the app, and any drift on it, for minutes). Its health is
             # reported as it changes (controller.health_watch).

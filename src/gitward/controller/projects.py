@@ -72,7 +72,10 @@ class Projects:
     # --- reading ---
 
     async def project(self, app: Application) -> AppProject:
-        name = app.spec.project or policy.DEFAULT_PROJECT
+        return await self.named(app.spec.project or policy.DEFAULT_PROJECT)
+
+    async def named(self, name: str) -> AppProject:
+        """The project called `name` (a deleting app's spec may not parse; its project still binds it)."""
         await self.cache.ensure(f"{self.group}/{self.version}", KIND)
         obj = self.cache.store.get(ResourceKey(self.group, KIND, self.namespace, name))
         if obj is None:

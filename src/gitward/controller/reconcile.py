@@ -29,6 +29,8 @@ from gitward.engine import options as sync_options
 from gitward.engine.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
 from gitward.engine.health import HealthRules, aggregate, assess
 from gitward.engine.ignore import IgnoreRule, IgnoreRuleError, load_rules
+from gitward.engine.project_policy import DEFAULT_PROJECT
+from gitward.engine.prune import Scope, partition, report
 from gitward.engine.repo_credentials import WatchedCredentials, chart_access_for
 from gitward.engine.repo_credentials import match as match_credentials
 from gitward.engine.sync import sync
@@ -39,6 +41,7 @@ from gitward.model.application import IN_CLUSTER, Application
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
 from gitward.model.source import ApplicationSource, SpecError
+from gitward.model.status import ConditionType
 from gitward.render import AppContext, Renderer, SourceTree, ValidationFailed
 from gitward.render.tools import RenderError
 from gitward.source import RepoCache, SourceError
@@ -46,6 +49,7 @@ from gitward.source import RepoCache, SourceError
 log = structlog.get_logger(__name__)
 
 FINALIZERS = ("gitward.dev/resources-finalizer", "resources-finalizer.argocd.argoproj.io")
+OUTSIDE_PROJECT = str(ConditionType.resource_outside_project_warning)
 # A pass that is not a refresh takes a fetch of the repository started this recently: a thousand
 # apps of one repository then cost a fetch every few seconds, not one per app (a refresh always fetches).
 GIT_MAX_AGE = 3.0
@@ -182,7 +186,8 @@ class Reconciler:
             return (await self.operations.cannot_start(obj, app, todo, _problems(failure))).retry_in
         except (SpecError, SourceError, RenderError, ProjectRefused) as exc:
             return (await self.operations.cannot_start(obj, app, todo, str(exc))).retry_in
-        return (await self.operations.run(obj, app, todo, target, rules)).retry_in
+        scope = Scope.of(project, app)
+        return (await self.operations.run(obj, app, todo, target, rules, scope=scope)).retry_in
 
     async def _get(self, name: str) -> dict[str, Any] | None:
         """The app from the watch cache, unless the cache has not yet seen our own last write of it."""
@@ -270,9 +275,16 @@ class Reconciler:
         options = sync_options.readable(app.spec.sync_policy.sync_options if app.spec.sync_policy else ())
         comparisons = await self.comparer.compare_all(rendered.objects, rules, app=owner, options=options)
         desired = {c.key for c in comparisons}
-        extra = [o for o in self.cache.store.tracked_by(owner) if ResourceKey.of(o) not in desired]
+        scope = Scope.of(project, app)
+        # Only what the project lets the app manage is its own: an object elsewhere carrying its
+        # tracking id is reported, never counted as drift (a sync would not prune it anyway).
+        extra, outside = partition(
+            owner, (o for o in self.cache.store.tracked_by(owner) if ResourceKey.of(o) not in desired), scope
+        )
         in_sync = all(c.status == SYNCED for c in comparisons) and not extra
         request, conditions = records.automated_request(obj, app, rendered, in_sync)
+        if outside:
+            conditions = [*conditions, {"type": OUTSIDE_PROJECT, "message": report(outside)}]
         if request is not None and (held := await history_rewritten(self.repos, obj, app, rendered)):
             request, conditions = None, [*conditions, held]
         retry_in: float | None = None
@@ -283,7 +295,7 @@ class Reconciler:
             if gate.allowed:
                 todo = Pending(request, requested=False, started_at=records.timestamp())
                 # Its end is written with this pass's status: one write of the app instead of two.
-                outcome = await self.operations.run(obj, app, todo, rendered, rules, defer=True)
+                outcome = await self.operations.run(obj, app, todo, rendered, rules, scope=scope, defer=True)
                 ended, event = outcome.changes or {}, outcome.event
                 retry_in = outcome.retry_in
                 if outcome.phase is OperationPhase.succeeded:
@@ -399,16 +411,33 @@ class Reconciler:
             return
         name = obj["metadata"]["name"]
         owner = tracking_app(obj["metadata"]["namespace"], name)
-        namespace = (obj.get("spec") or {}).get("destination", {}).get("namespace", "")
+        spec: Mapping[str, Any] = obj.get("spec") or {}
+        destination: Mapping[str, Any] = spec.get("destination") or {}
+        namespace = str(destination.get("namespace") or "")
+        # The project bounds the cascade as it bounds every prune; read from the raw spec, since a
+        # deleting app whose spec no longer parses must still be deletable.
+        try:
+            project = await self.projects.named(str(spec.get("project") or "") or DEFAULT_PROJECT)
+        except ProjectRefused as refused:
+            message = f"{refused}; nothing was deleted (restore the project, or delete without cascade)"
+            await self._fail(obj, "DeletionError", message)
+            raise RuntimeError(f"deleting {name}: {message}") from None
+        scope = Scope(project, str(destination.get("server") or ""), str(destination.get("name") or ""))
         await self.cache.ensure_all(_kinds([], obj))
         result = await sync(
-            SyncRequest(app=owner, objects=[], namespace=namespace, prune=True, allow_empty=True),
+            SyncRequest(
+                app=owner, objects=[], namespace=namespace, prune=True, allow_empty=True, scope=scope
+            ),
             self.writer,
             live_objects=self.cache.store.tracked_by(owner),
         )
         if result.phase is not OperationPhase.succeeded:
             await self._fail(obj, "DeletionError", result.message)
             raise RuntimeError(f"deleting {name}: {result.message}")
+        _, outside = partition(owner, self.cache.store.tracked_by(owner), scope)
+        if outside:
+            log.warning("cascade delete left objects outside the project", app=name, objects=report(outside))
+            await self.status.event(obj, OUTSIDE_PROJECT, f"not deleted: {report(outside)}", warning=True)
         await self.connection.request(
             "PATCH",
             self.resource.path(obj["metadata"]["namespace"], name),

@@ -279,10 +279,17 @@ class SyncOperation:
             live = await tracked_by(self.request.app, self.writer.connection, self.writer.discovery)
         desired = {step.key for step in the_plan.steps} | {i.key for i in the_plan.ignored}
         decided = prune_plan(
-            self.request.app, desired, live, self.request.options, allow_empty=self.request.allow_empty
+            self.request.app,
+            desired,
+            live,
+            self.request.options,
+            allow_empty=self.request.allow_empty,
+            scope=self.request.scope,
         )
-        for kept in decided.kept:
+        for kept in (*decided.kept, *decided.outside):
             self.results[(kept.key, None)] = ResourceResult(kept.key, ResultCode.prune_skipped, kept.reason)
+        for foreign in decided.outside:
+            self.warnings.append(f"{foreign.key}: {foreign.reason}")
         for key in decided.shared:
             self.warnings.append(f"{key}: also declared by another app; not pruned")
         return decided

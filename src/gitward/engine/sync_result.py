@@ -9,6 +9,7 @@ from typing import Any
 
 from gitward.engine.health import HealthRules
 from gitward.engine.ignore import IgnoreRule
+from gitward.engine.prune import Scope
 from gitward.model.health import Health
 from gitward.model.resource import ResourceKey
 from gitward.model.status import OperationPhase
@@ -31,6 +32,8 @@ class SyncRequest:
     timeout: float = 300.0
     ignore_rules: Sequence[IgnoreRule] = ()
     health_rules: HealthRules | None = None
+    # What the app's project lets prune touch; None trusts the tracking id (push mode, no project).
+    scope: Scope | None = None
 
 
 class ResultCode(enum.StrEnum):

@@ -44,6 +44,8 @@ class ConditionType(enum.StrEnum):
     deletion_error = "DeletionError"
     shared_resource_warning = "SharedResourceWarning"
     orphaned_resource_warning = "OrphanedResourceWarning"
+    # gitward's own: objects carry the app's tracking id but lie outside its project (never pruned).
+    resource_outside_project_warning = "ResourceOutsideProjectWarning"
     # gitward's own: automated sync and self-heal are paused (after a rollback) until a manual sync.
     automation_paused = "AutomationPaused"
 

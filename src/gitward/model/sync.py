@@ -183,6 +183,8 @@ class PrunePlan:
     kept: tuple[Kept, ...] = ()
     # Our objects another app also claims: left alone, reported as SharedResourceWarning.
     shared: tuple[ResourceKey, ...] = field(default=())
+    # Objects carrying our tracking id outside the app's project: not ours, never deleted, reported.
+    outside: tuple[Kept, ...] = field(default=())
 
     @property
     def steps(self) -> tuple[PruneStep, ...]:

@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.controller.projects import ProjectRefused
 from gitward.controller.reconcile import Reconciler
 from gitward.controller.triggers import tracking_app
 from gitward.engine.compare import Comparer, Comparison
 from gitward.engine.diff import mask_secrets, unified
 from gitward.engine.ignore import IgnoreRuleError, load_rules
+from gitward.engine.prune import Scope, partition
 from gitward.model.application import Application
 from gitward.model.resource import ResourceKey
 from gitward.model.source import SpecError
@@ -84,7 +86,14 @@ class DesiredState:
         await cache.ensure_all(kinds)
         comparisons = await self.comparer.compare_all(desired.objects, rules, app=owner)
         wanted = {c.key for c in comparisons}
-        extra = [o for o in cache.store.tracked_by(owner) if ResourceKey.of(o) not in wanted]
+        try:
+            app = Application.from_dict(obj)
+            project = await self.reconciler.projects.project(app)
+        except (ProjectRefused, SpecError, ValueError) as problem:
+            raise DesiredError(str(problem)) from None
+        # As the controller's prune: an object outside the project is not the app's, whatever its id.
+        candidates = (o for o in cache.store.tracked_by(owner) if ResourceKey.of(o) not in wanted)
+        extra, _ = partition(owner, candidates, Scope.of(project, app))
         return {
             "revision": desired.revision,
             "resources": [_entry(c) for c in comparisons] + [_prune_entry(o) for o in extra],
