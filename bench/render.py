@@ -126,19 +126,19 @@ def _app(root: Path, kind: str, files: int) -> ApplicationSource:
                 .replace("replicas: 1", "replicas: {{ .Values.replicas }}")
             )
             (folder / "templates" / f"m-{i:05d}.yaml").write_text(text)
-        return ApplicationSource.from_dict({"repoURL": "bench", "path": kind})
+        return ApplicationSource.from_dict({"repoURL": "https://git.example/bench", "path": kind})
     folder.mkdir()
     generate(folder, files)
     if kind == "kustomize":
         return ApplicationSource.from_dict(
             {
-                "repoURL": "bench",
+                "repoURL": "https://git.example/bench",
                 "path": kind,
                 "kustomize": {"namePrefix": "p-", "commonLabels": {"env": "b"}},
             }
         )
     (folder / "kustomization.yaml").unlink()
-    return ApplicationSource.from_dict({"repoURL": "bench", "path": kind, "directory": {"recurse": True}})
+    return ApplicationSource.from_dict({"repoURL": "https://git.example/bench", "path": kind, "directory": {"recurse": True}})
 
 
 def cold_and_warm(files: int, rounds: int) -> None:

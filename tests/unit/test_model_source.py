@@ -46,26 +46,26 @@ def test_target_revision_defaults_to_head() -> None:
         ({"repoURL": 3}, "source.repoURL: expected a string, got a number"),
         ({"path": "x"}, "source.repoURL: required"),
         (
-            {"repoURL": "u", "directory": {"recurse": "yes"}},
+            {"repoURL": "https://git.example/u", "directory": {"recurse": "yes"}},
             "source.directory.recurse: expected true or false, got a string",
         ),
         (
-            {"repoURL": "u", "helm": {"valueFiles": "v.yaml"}},
+            {"repoURL": "https://git.example/u", "helm": {"valueFiles": "v.yaml"}},
             "source.helm.valueFiles: expected a list, got a string",
         ),
         (
-            {"repoURL": "u", "helm": {"parameters": [{"value": "1"}]}},
+            {"repoURL": "https://git.example/u", "helm": {"parameters": [{"value": "1"}]}},
             "source.helm.parameters[0].name: required",
         ),
         (
-            {"repoURL": "u", "kustomize": {"commonLabels": {"a": 1}}},
+            {"repoURL": "https://git.example/u", "kustomize": {"commonLabels": {"a": 1}}},
             "source.kustomize.commonLabels.a: expected a string",
         ),
         (
-            {"repoURL": "u", "kustomize": {"replicas": [{"name": "w", "count": "x"}]}},
+            {"repoURL": "https://git.example/u", "kustomize": {"replicas": [{"name": "w", "count": "x"}]}},
             "count: expected a whole number",
         ),
-        ({"repoURL": "u", "targetRevison": "main"}, "unknown field(s) targetRevison"),
+        ({"repoURL": "https://git.example/u", "targetRevison": "main"}, "unknown field(s) targetRevison"),
         ("not an object", "source: expected an object, got a string"),
     ],
 )
@@ -76,9 +76,9 @@ def test_wrong_shapes_are_refused_with_the_field_named(spec: object, message: st
 
 
 def test_equal_specs_share_a_fingerprint_whatever_defaults_were_spelled() -> None:
-    a = ApplicationSource.from_dict({"repoURL": "u", "directory": {"recurse": False}})
-    b = ApplicationSource.from_dict({"repoURL": "u", "targetRevision": "HEAD", "directory": {}})
-    c = ApplicationSource.from_dict({"repoURL": "u", "directory": {"recurse": True}})
+    a = ApplicationSource.from_dict({"repoURL": "https://git.example/u", "directory": {"recurse": False}})
+    b = ApplicationSource.from_dict({"repoURL": "https://git.example/u", "targetRevision": "HEAD", "directory": {}})
+    c = ApplicationSource.from_dict({"repoURL": "https://git.example/u", "directory": {"recurse": True}})
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
     assert len({a, b, c}) == 2
 

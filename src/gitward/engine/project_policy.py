@@ -38,8 +38,8 @@ from gitward.model.project import (
     SyncWindow,
     WindowKind,
 )
+from gitward.model.repo_url import RepoURLError, match_key, pattern_key
 from gitward.model.resource import ResourceKey
-from gitward.source.mirror import normalize_url
 
 DEFAULT_PROJECT = "default"
 IN_CLUSTER_NAME = "in-cluster"
@@ -99,15 +99,19 @@ def _entry(pattern: str, value: str, separator: str = "") -> tuple[bool, bool]:
 # --- sources and destinations ------------------------------------------------------------------
 
 
-def _repo(url: str) -> str:
-    return normalize_url(url).lower()
-
-
 def source_permitted(project: AppProject, repo_url: str) -> bool:
-    wanted = _repo(repo_url)
+    """Whether `sourceRepos` allows the URL; one that gitward.model.repo_url refuses never is.
+
+    Both sides are compared in their normal form (match_key / pattern_key), so
+    `https://host/team-a/../team-b/x` can never be read as a team-a repository.
+    """
+    try:
+        wanted = match_key(repo_url)
+    except RepoURLError:
+        return False
     allowed = False
     for pattern in project.spec.source_repos:
-        normal = "!" + _repo(pattern[1:]) if pattern.startswith("!") else _repo(pattern)
+        normal = "!" + pattern_key(pattern[1:]) if pattern.startswith("!") else pattern_key(pattern)
         deny, matched = _entry(normal, wanted, "/")
         if deny and not matched:
             return False

@@ -18,8 +18,9 @@ from typing import Any
 
 from gitward.kube import Change, Discovery, KubeError, Reflector, Store
 from gitward.kube.connection import Connection
+from gitward.model.repo_url import RepoURLError, match_key, under
 from gitward.render import ChartAccess
-from gitward.source import Credentials, normalize_url
+from gitward.source import Credentials
 
 SECRET_TYPE_LABELS = ("gitward.dev/secret-type", "argocd.argoproj.io/secret-type")
 REPOSITORY = "repository"
@@ -93,20 +94,26 @@ def _flag(data: Mapping[str, str], key: str, origin: str) -> bool:
 
 
 def match(known: Iterable[RepoCredential], url: str) -> RepoCredential | None:
-    """The credential for `url`: an exact repository first, else the longest template prefix."""
-    wanted = normalize_url(url).lower()
-    best: RepoCredential | None = None
+    """The credential for `url`: an exact repository first, else the longest template prefix.
+
+    Both sides are compared by gitward.model.repo_url.match_key, prefixes on whole
+    path segments; a URL it refuses (`team-a/../team-b`, `%2e%2e`) gets no credential.
+    """
+    try:
+        wanted = match_key(url)
+    except RepoURLError:
+        return None
+    best: tuple[int, RepoCredential] | None = None
     for candidate in known:
-        have = normalize_url(candidate.url).lower()
+        try:
+            have = match_key(candidate.url)
+        except RepoURLError:
+            continue  # a Secret whose url is refused serves no repository
         if not candidate.template and have == wanted:
             return candidate
-        if (
-            candidate.template
-            and _under(wanted, have)
-            and (best is None or len(normalize_url(best.url)) < len(have))
-        ):
-            best = candidate
-    return best
+        if candidate.template and under(wanted, have) and (best is None or best[0] < len(have)):
+            best = (len(have), candidate)
+    return best[1] if best else None
 
 
 def chart_access_for(known: Iterable[RepoCredential], repo_urls: Iterable[str]) -> dict[str, ChartAccess]:
@@ -194,11 +201,6 @@ async def _labelled_secrets(connection: Connection, namespace: str) -> Sequence[
         for item in answer.get("items", []):
             seen.setdefault(item["metadata"]["name"], item)
     return [seen[name] for name in sorted(seen)]
-
-
-def _under(url: str, prefix: str) -> bool:
-    # A prefix matches whole path segments only: .../org must not match .../organisation.
-    return url == prefix or url.startswith(prefix.rstrip("/") + "/")
 
 
 def _decoded(data: Mapping[str, Any], origin: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gitward.model.glob import GlobError, check_glob
+from gitward.model.repo_url import RepoURLError, local_repos_allowed, normalise
 
 
 class SpecError(ValueError):
@@ -370,8 +371,15 @@ class ApplicationSource(_Fingerprinted):
         repo_url = _str(d, "repoURL", where)
         if not repo_url:
             raise SpecError(f"{where}.repoURL: required")
+        try:
+            # Refused here, before any matcher or git sees it: see gitward.model.repo_url.
+            normalise(repo_url, allow_local=local_repos_allowed(), chart=bool(_str(d, "chart", where)))
+        except RepoURLError as problem:
+            raise SpecError(f"{where}.repoURL: {problem}") from None
         # An empty targetRevision means HEAD in Argo CD, so both spellings give one spec.
         revision = _str(d, "targetRevision", where) or "HEAD"
+        if revision.startswith("-") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in revision):
+            raise SpecError(f"{where}.targetRevision: must not start with '-' or hold control characters")
         ref = _str(d, "ref", where)
         if ref and not _REF.match(ref):
             raise SpecError(

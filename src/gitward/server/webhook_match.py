@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from gitward.model.repo_url import RepoURLError, match_key
 from gitward.server.webhook_payloads import Push
 from gitward.source import Constraint, ConstraintError, Version
-from gitward.source.mirror import normalize_url
 
 GENERATE_PATHS = ("gitward.dev/manifest-generate-paths", "argocd.argoproj.io/manifest-generate-paths")
 _SCP = re.compile(r"^(?:[^@/]+@)?([^:/]+):(.*)$")
@@ -33,7 +33,10 @@ _SCP = re.compile(r"^(?:[^@/]+@)?([^:/]+):(.*)$")
 @functools.lru_cache(maxsize=4096)  # called for every source of every app on every push
 def repo_key(url: str) -> str:
     """Host and path of a repository URL, lower-case: one key for its HTTPS, SSH and git:// URLs."""
-    text = normalize_url(url).lower()
+    try:
+        text = match_key(url)  # the one normal form (gitward.model.repo_url); refused URLs match nothing
+    except RepoURLError:
+        return ""
     if "://" in text:
         parts = urlsplit(text)
         host, path = parts.hostname or "", parts.path

@@ -8,10 +8,10 @@ from gitward.source.errors import (
     HostKeyError,
     RepositoryNotFound,
     RepositoryUnreachable,
+    RepositoryURLRefused,
     RevisionNotFound,
     SourceError,
 )
-from gitward.source.mirror import normalize_url
 from gitward.source.semver import Constraint, ConstraintError, Version
 
 __all__ = [
@@ -23,12 +23,12 @@ __all__ = [
     "HostKeyError",
     "RepoCache",
     "RepositoryNotFound",
+    "RepositoryURLRefused",
     "RepositoryUnreachable",
     "Resolution",
     "RevisionNotFound",
     "SourceError",
     "Version",
     "default_root",
-    "normalize_url",
     "redact_url",
 ]

@@ -184,6 +184,7 @@ class RepoCache:
                             "read-tree",
                             "-u",
                             "--reset",
+                            "--end-of-options",
                             sha,
                         ],
                         env=env,

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gitward.model.redact import redact_url as redact_url  # its one home; re-exported for gitward.source
+from gitward.model.repo_url import GIT_TRANSPORTS, local_repos_allowed
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,23 @@ class Credentials:
         return text
 
 
+def allowed_protocols() -> str:
+    """GIT_ALLOW_PROTOCOL's value: the remote transports git may use (file only on the operator's opt-in).
+
+    The model already refuses other repoURLs; this is the same rule where git
+    applies it, for every URL it is given (also submodules and redirects):
+    `ext::` and `fd::` would run a command or hold a descriptor, `file` and
+    local paths would read other repositories on this machine (other teams'
+    mirrors in the cache among them).
+    """
+    return ":".join([*GIT_TRANSPORTS, *(["file"] if local_repos_allowed() else [])])
+
+
 def base_environment() -> dict[str, str]:
-    """The environment every git run starts from: no prompts, no user or system config."""
+    """The environment every git run starts from: no prompts, no user or system config, few transports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SSH_ASKPASS"))}
     env.update(
+        GIT_ALLOW_PROTOCOL=allowed_protocols(),
         GIT_TERMINAL_PROMPT="0",
         # A user's ~/.gitconfig (url.insteadOf, credential helpers) must not change what gitward fetches.
         GIT_CONFIG_NOSYSTEM="1",

@@ -54,6 +54,12 @@ class RevisionNotFound(SourceError):
     reason = "RevisionNotFound"
 
 
+class RepositoryURLRefused(SourceError):
+    """A repository URL gitward will not fetch (see gitward.model.repo_url): refused before git runs."""
+
+    reason = "RepositoryURLRefused"
+
+
 class GitError(SourceError):
     """git failed in a way none of the above explains; the message carries its (scrubbed) output."""
 

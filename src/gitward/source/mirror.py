@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 
 from prometheus_client import Histogram
 
+from gitward.model.repo_url import RepoURLError, local_repos_allowed, normalise
 from gitward.source.credentials import Credentials, git_environment, redact_url
-from gitward.source.errors import SourceError
+from gitward.source.errors import RepositoryURLRefused, SourceError
 from gitward.source.git import GitRunner
 
 # Refs we copy: branches, tags, and the remote's HEAD under a name of our own
@@ -36,14 +37,26 @@ FETCH_SECONDS = Histogram(
 )
 
 
-def normalize_url(url: str) -> str:
-    """One spelling per repository: `x`, `x/` and `x.git` are the same one."""
-    return url.strip().rstrip("/").removesuffix(".git")
+def checked_url(url: str) -> str:
+    """The URL's normal form (gitward.model.repo_url), or RepositoryURLRefused before any git runs.
+
+    The model refuses such URLs already; this is for every other way in (CLI
+    commands, tests, a spec parsed before the operator changed the opt-in).
+    """
+    try:
+        return normalise(url, allow_local=local_repos_allowed())
+    except RepoURLError as problem:
+        raise RepositoryURLRefused(
+            f"repository URL {redact_url(url)!r} refused: {problem}", url=url
+        ) from None
 
 
 def mirror_key(url: str) -> str:
-    """A folder name for a URL (see normalize_url)."""
-    normal = normalize_url(url)
+    """A folder name for a URL: one per repository, however it is spelled (`x`, `x/`, `x.git`, Host case).
+
+    The path keeps its case (a server may tell `/A` from `/a`); a refused URL has no key.
+    """
+    normal = checked_url(url).rstrip("/").removesuffix(".git")
     parts = urlsplit(normal)
     readable = _UNSAFE.sub("_", (parts.netloc.rpartition("@")[2] + parts.path) or normal).strip("_")
     digest = hashlib.sha256(normal.encode()).hexdigest()[:16]
@@ -120,7 +133,7 @@ class Mirror:
             await self._create()
         with FETCH_SECONDS.labels(redact_url(self.url)).time():
             await self.git(
-                "fetch", "--quiet", "--prune", "--no-tags", "--filter=blob:none", "origin", *_REFSPECS
+                "fetch", "--quiet", "--prune", "--no-tags", "--filter=blob:none", "--", "origin", *_REFSPECS
             )
         self._refs = None
 
@@ -128,7 +141,9 @@ class Mirror:
         """An empty bare repository set up as a partial clone of the URL."""
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         with self.environment() as env:
-            await self.runner.run(["init", "--quiet", "--bare", str(self.folder)], env=env, url=self.url)
+            await self.runner.run(
+                ["init", "--quiet", "--bare", "--", str(self.folder)], env=env, url=self.url
+            )
         for key, value in (
             ("core.repositoryformatversion", "1"),
             ("extensions.partialClone", "origin"),
@@ -139,7 +154,7 @@ class Mirror:
             # may still need; never let an automatic gc drop them.
             ("gc.auto", "0"),
         ):
-            await self.git("config", key, value)
+            await self.git("config", "--", key, value)
 
     async def refs(self) -> dict[str, str]:
         """Every branch and tag (and REMOTE_HEAD) with the commit it points to; tags are peeled."""
@@ -171,7 +186,9 @@ class Mirror:
         if not (self.folder / "HEAD").exists():
             return None
         try:
-            out = await self.git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+            out = await self.git(
+                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"
+            )
         except SourceError:
             return None
         sha = out.decode().strip()
@@ -184,11 +201,11 @@ class Mirror:
         """Ask for one commit by SHA (servers allow it for reachable commits with protocol v2)."""
         async with self.lock:
             with contextlib.suppress(SourceError):
-                await self.git("fetch", "--quiet", "--filter=blob:none", "origin", sha)
+                await self.git("fetch", "--quiet", "--filter=blob:none", "--", "origin", sha)
 
     async def is_ancestor(self, old: str, new: str) -> bool:
         try:
-            await self.git("merge-base", "--is-ancestor", old, new)
+            await self.git("merge-base", "--is-ancestor", "--end-of-options", old, new)
         except SourceError:
             return False
         return True
