@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the GitOps loop on this machine, from nothing.
-#   a local cluster, a local Git repository holding the guestbook app, the
+#   a local cluster, a local Git repository holding the guestbook app (served
+#   by `git daemon`: gitward refuses file:// and local paths by default), the
 #   gitward controller, an Application; then a commit rolled out and a hand
 #   edit healed. Everything keeps running until Ctrl-C (or DEMO_EXIT=1).
 set -euo pipefail
@@ -8,9 +9,19 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 gitward() { python3 -m uv run --frozen gitward "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+wait_for() {  # wait_for DESCRIPTION COMMAND...: poll up to 90 s
+  local what=$1; shift
+  for _ in $(seq 1 180); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  echo "timed out waiting for $what; the controller's log: $LOG" >&2
+  exit 1
+}
 
 STATE=${GITWARD_CACHE:-$HOME/.cache/gitward}/demo
-REPO=$STATE/guestbook.git-work
+GITROOT=$STATE/git
+REPO=$GITROOT/guestbook
 LOG=$STATE/controller.log
 mkdir -p "$STATE"
 
@@ -18,7 +29,7 @@ say "1. A local Kubernetes cluster"
 gitward local up --name demo --nodes 2
 k() { gitward local kubectl --name demo "$@"; }
 
-say "2. A local Git repository with the guestbook app (file://$REPO)"
+say "2. A local Git repository with the guestbook app, served by git daemon"
 rm -rf "$REPO"
 mkdir -p "$REPO/guestbook"
 cp examples/guestbook/guestbook.yaml "$REPO/guestbook/"
@@ -26,6 +37,17 @@ git -C "$REPO" init --quiet --initial-branch=main
 git -C "$REPO" config uploadpack.allowFilter true
 g() { git -C "$REPO" -c user.name=demo -c user.email=demo@example.com "$@"; }
 g add --all && g commit --quiet -m "guestbook, 2 replicas"
+# A git:// server rather than file://$REPO: the controller then runs as it should in
+# production, with only remote transports allowed (GITWARD_ALLOW_LOCAL_REPOS is not set).
+GIT_PORT=${DEMO_GIT_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+git daemon --reuseaddr --export-all --base-path="$GITROOT" --listen=127.0.0.1 --port="$GIT_PORT" \
+  "$GITROOT" >"$STATE/git-daemon.log" 2>&1 &
+GITD=$!
+trap 'kill $GITD 2>/dev/null || true' EXIT
+REPO_URL=git://127.0.0.1:$GIT_PORT/guestbook
+git_served() { git ls-remote -- "$REPO_URL" HEAD; }
+wait_for "git daemon on port $GIT_PORT (its log: $STATE/git-daemon.log)" git_served
+echo "serving $REPO as $REPO_URL"
 
 say "3. gitward: CRDs in the cluster, the controller beside it (kwok nodes cannot run its image)"
 gitward install --crds-only --apply --kubeconfig "$STATE/../clusters/demo/kubeconfig" >/dev/null
@@ -38,7 +60,7 @@ k delete applications.gitward.dev guestbook -n gitward --ignore-not-found >/dev/
 python3 -m uv run --frozen gitward controller --namespace gitward \
   --kubeconfig "$STATE/../clusters/demo/kubeconfig" --poll 5 >"$LOG" 2>&1 &
 CONTROLLER=$!
-trap 'kill $CONTROLLER 2>/dev/null || true' EXIT
+trap 'kill $CONTROLLER $GITD 2>/dev/null || true' EXIT
 echo "controller pid $CONTROLLER, log: $LOG"
 
 say "4. The Application: Git is the source of truth"
@@ -51,7 +73,7 @@ metadata:
 spec:
   project: default
   source:
-    repoURL: file://$REPO
+    repoURL: $REPO_URL
     path: guestbook
     targetRevision: main
   destination:
@@ -61,15 +83,6 @@ spec:
     automated: {prune: true, selfHeal: true}
 YAML
 
-wait_for() {  # wait_for DESCRIPTION COMMAND...: poll up to 90 s
-  local what=$1; shift
-  for _ in $(seq 1 180); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.5
-  done
-  echo "timed out waiting for $what; the controller's log: $LOG" >&2
-  exit 1
-}
 app_is() { [ "$(k get applications.gitward.dev guestbook -n gitward -o jsonpath='{.status.sync.status}/{.status.health.status}')" = "$1" ]; }
 replicas_are() { [ "$(k get deployment guestbook -n guestbook -o jsonpath='{.spec.replicas}')" = "$1" ]; }
 
@@ -97,7 +110,7 @@ TOKEN=$(gitward token create "demo-$(date +%s)" --role admin --namespace gitward
 python3 -m uv run --frozen gitward server --namespace gitward --kubeconfig "$KUBECONFIG_DEMO" \
   --port "${DEMO_PORT:-8081}" >"$STATE/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $CONTROLLER $SERVER 2>/dev/null || true' EXIT
+trap 'kill $CONTROLLER $SERVER $GITD 2>/dev/null || true' EXIT
 wait_for "the API server" curl -sf "http://127.0.0.1:${DEMO_PORT:-8081}/readyz"
 echo "open http://127.0.0.1:${DEMO_PORT:-8081}/ and sign in with this admin token: $TOKEN"
 
