@@ -134,7 +134,7 @@ class Bench:
         if mode == "webhook":
             body, headers = push_payload(self.url, before, after, list(files))
             answer = await self.api.post("/api/webhook", content=body, headers=headers)
-            if answer.status_code != 202 or answer.json()["refreshing"] != len(indices):
+            if answer.status_code != 202 or answer.json()["refreshed"] != len(indices):
                 raise SystemExit(f"webhook answered {answer.status_code}: {answer.text[:500]}")
         else:
             # A refresh still on an app (the controller has not finished the last one) would make
@@ -259,6 +259,7 @@ def main() -> None:
             controller = ControllerProcess([*options, "--poll", "3600"], env, work / "controller.log")
             port = free_port()
             command = [sys.executable, "-m", "gitward", "server", "--port", str(port), "-n", APPS_NAMESPACE]
+            command += ["--anonymous", "read-only"]  # its /metrics is read without a token
             with (work / "server.log").open("wb") as log:
                 server = subprocess.Popen(
                     [*command, "--kubeconfig", str(kubeconfig)], env=env, stdout=log, stderr=subprocess.STDOUT

@@ -2,14 +2,20 @@
 
 The order of checks is what a caller may learn: an unrecognised request
 is 400; then the sender must prove the provider's secret (401 otherwise,
-with nothing touched); only then is the event read. A push is answered 202
-at once, and the refresh patches happen after, coalesced (webhook_refresh).
-Bitbucket Server's connection test (`diagnostics:ping`) is answered 200.
+with nothing touched), first from its headers alone, before a byte of the
+body is read, then with the body's signature; only then is the event read.
+The body itself is capped by `body_limit` (413), like every request's.
+
+A push is answered 202 at once with the number of apps it refreshes, never
+their names: the provider's secret is shared by every project, so whoever
+holds it must not learn which apps other projects have. The refresh patches
+happen after, coalesced (webhook_refresh). A delivery already acted on (the
+same id, or the same signed body: `webhook_replay`) is answered 200 with
+`"duplicate": true` and refreshes nothing. Bitbucket Server's connection
+test (`diagnostics:ping`) is answered 200.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -22,10 +28,7 @@ from gitward.server.webhook_auth import Unauthorized, WebhookSecrets
 from gitward.server.webhook_match import matching
 from gitward.server.webhook_payloads import PayloadError, detect, is_ping, is_push, parse
 from gitward.server.webhook_refresh import RefreshQueue
-
-MAX_BODY = 16 * 1024 * 1024  # GitHub caps payloads at 25 MB; a push that large names too many files anyway
-
-SHOWN = 100  # apps named in the answer; a monorepo push may concern thousands
+from gitward.server.webhook_replay import Deliveries, delivery_keys
 
 REQUESTS = Counter(
     "gitward_webhook_requests_total", "Webhook requests, by provider and outcome.", ["provider", "result"]
@@ -35,11 +38,12 @@ router = APIRouter()
 
 
 class Webhooks:
-    """What the endpoint keeps between requests: the secrets' copy and the refresh queue."""
+    """What the endpoint keeps between requests: the secrets' copy, deliveries seen, the refresh queue."""
 
     def __init__(self, connection: Connection, index: AppIndex, settings: ServerSettings) -> None:
         self.index = index
         self.secrets = WebhookSecrets(connection, settings.namespace)
+        self.deliveries = Deliveries()
         self.refreshes = RefreshQueue(connection, index, settings)
 
     async def stop(self) -> None:
@@ -48,7 +52,7 @@ class Webhooks:
 
 @router.post("/api/webhook", status_code=202)
 async def webhook(request: Request) -> JSONResponse:
-    """A signed push from GitHub, GitLab, Gitea, Gogs or Bitbucket (Cloud or Server): which apps refresh."""
+    """A signed push from GitHub, GitLab, Gitea, Gogs or Bitbucket (Cloud or Server): apps refreshed."""
     hooks: Webhooks = request.app.state.webhooks
     found = detect(request.headers)
     if found is None:
@@ -59,15 +63,9 @@ async def webhook(request: Request) -> JSONResponse:
             " or X-Event-Key",
         )
     provider, event = found
-    size = request.headers.get("content-length")
-    if size is not None and size.isdigit() and int(size) > MAX_BODY:
-        REQUESTS.labels(provider, "too_large").inc()
-        raise HTTPException(413, f"payload over {MAX_BODY // (1024 * 1024)} MiB")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        REQUESTS.labels(provider, "too_large").inc()
-        raise HTTPException(413, f"payload over {MAX_BODY // (1024 * 1024)} MiB")
     try:
+        await hooks.secrets.verify(provider, request.headers, None)  # before reading the body
+        body = await _body(request, provider)
         await hooks.secrets.verify(provider, request.headers, body)
     except Unauthorized as refused:
         REQUESTS.labels(provider, "unauthorized").inc()
@@ -83,14 +81,22 @@ async def webhook(request: Request) -> JSONResponse:
     except PayloadError as problem:
         REQUESTS.labels(provider, "bad_payload").inc()
         raise HTTPException(400, str(problem)) from None
+    if hooks.deliveries.replayed(delivery_keys(provider, request.headers, body)):
+        REQUESTS.labels(provider, "duplicate").inc()
+        return JSONResponse({"provider": provider, "duplicate": True, "refreshed": 0}, 200)
     apps = matching(hooks.index.objects(), push)
     hooks.refreshes.add(apps, push.sha)
     REQUESTS.labels(provider, "accepted").inc()
-    answer: dict[str, Any] = {
-        "provider": provider,
-        "refs": list(push.refs),
-        "files": None if push.files is None else len(push.files),
-        "refreshing": len(apps),
-        "apps": [f"{namespace}/{name}" for namespace, name in apps[:SHOWN]],
-    }
-    return JSONResponse(answer, 202)
+    return JSONResponse({"provider": provider, "duplicate": False, "refreshed": len(apps)}, 202)
+
+
+_REFUSED = {413: "too_large", 408: "too_slow", 503: "busy"}
+
+
+async def _body(request: Request, provider: str) -> bytes:
+    """The body, read through body_limit.BodyLimit's cap (413, 408 or 503 past it), counted when refused."""
+    try:
+        return await request.body()
+    except HTTPException as refused:
+        REQUESTS.labels(provider, _REFUSED.get(refused.status_code, "refused")).inc()
+        raise
