@@ -20,6 +20,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from gitward.model.redact import redact_url
+
 log = structlog.get_logger(__name__)
 
 _DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128)
@@ -73,7 +75,11 @@ APP_INFO_LABELS = (
 
 
 def app_info_labels(app: Mapping[str, Any]) -> list[str]:
-    """The label values of `gitward_app_info` for one Application object, in APP_INFO_LABELS order."""
+    """The label values of `gitward_app_info` for one Application object, in APP_INFO_LABELS order.
+
+    URLs are redacted: a spec's repoURL may hold `user:password@`, and whoever
+    scrapes metrics must not learn another team's credentials from a label.
+    """
     metadata = app.get("metadata") or {}
     spec = app.get("spec") or {}
     status = app.get("status") or {}
@@ -84,8 +90,8 @@ def app_info_labels(app: Mapping[str, Any]) -> list[str]:
         str(metadata.get("namespace", "")),
         str(metadata.get("name", "")),
         str(spec.get("project") or "default"),
-        str(source.get("repoURL") or source.get("chart") or ""),
-        str(destination.get("server") or destination.get("name") or ""),
+        redact_url(str(source.get("repoURL") or source.get("chart") or "")),
+        redact_url(str(destination.get("server") or destination.get("name") or "")),
         str(destination.get("namespace") or ""),
         str((status.get("sync") or {}).get("status") or "Unknown"),
         str((status.get("health") or {}).get("status") or "Unknown"),

@@ -15,7 +15,8 @@ from gitward import __version__
 from gitward.controller.metrics import CONTENT_TYPE, exposition
 from gitward.server.api import router
 from gitward.server.auth import Principal
-from gitward.server.principal import caller
+from gitward.server.body_limit import BodyLimit
+from gitward.server.principal import caller, metrics_reader
 from gitward.server.state import Connect, ServerSettings, ServerState
 from gitward.server.stream import changes
 from gitward.server.ui import serve_ui
@@ -77,7 +78,8 @@ def create_app(connect: Connect, settings: ServerSettings) -> FastAPI:
         )
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics(request: Request) -> Response:
+    def metrics(request: Request, who: Annotated[Principal, Depends(metrics_reader)]) -> Response:
+        """Every app of every project (URLs redacted): for a token of all projects, or --role metrics."""
         state: ServerState = request.app.state.gitward
         return Response(exposition(REGISTRY, state.metrics), media_type=CONTENT_TYPE)
 
@@ -97,6 +99,9 @@ def create_app(connect: Connect, settings: ServerSettings) -> FastAPI:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    # Outermost but for Starlette's error handler: no route reads a body past its cap.
+    app.add_middleware(BodyLimit)
 
     if settings.ui_dir is not None:
         serve_ui(app, settings.ui_dir)  # last: its catch-all route must not shadow the API's

@@ -45,6 +45,7 @@ _SECRETS = ApiResource("", "v1", "Secret", "secrets", True, frozenset({"get", "l
 class Role(enum.StrEnum):
     admin = "admin"
     read_only = "read-only"
+    metrics = "metrics"  # /metrics only (a Prometheus scrape): no app of any project through the API
 
 
 class TokenError(ValueError):
@@ -60,7 +61,13 @@ class Principal:
     projects: frozenset[str]
 
     def can_read(self, project: str) -> bool:
+        if self.role is Role.metrics:
+            return False
         return ALL_PROJECTS in self.projects or project in self.projects
+
+    def can_read_metrics(self) -> bool:
+        """/metrics names every app of every project: a token for all projects, or a metrics token."""
+        return ALL_PROJECTS in self.projects
 
     def can_write(self, project: str) -> bool:
         return self.role is Role.admin and self.can_read(project)
@@ -95,6 +102,8 @@ async def create_token(
     """Store a new token's hash under `name`; returns the token, which nothing keeps."""
     if not _NAME.match(name):
         raise TokenError(f"token name {name!r}: use lower-case letters, digits, '-' and '.'")
+    if role is Role.metrics and set(projects) - {ALL_PROJECTS}:
+        raise TokenError("a metrics token covers every project (/metrics lists them all): drop --project")
     token = new_token()
     value = base64.b64encode(json.dumps(record(role, projects, token)).encode()).decode()
     try:
