@@ -40,7 +40,9 @@ def _run(kubeconfig: Path | None, context: str | None, work: Callable[[Connectio
 @app.command()
 def create(
     name: Annotated[str, typer.Argument(help="A name for the token (who or what uses it).")],
-    role: Annotated[Role, typer.Option(help="admin: read and act; read-only: read.")] = Role.read_only,
+    role: Annotated[
+        Role, typer.Option(help="admin: read and act; read-only: read; metrics: /metrics only.")
+    ] = Role.read_only,
     project: Annotated[
         list[str] | None,
         typer.Option("--project", "-p", help="A project the token covers (repeat); default: all."),
