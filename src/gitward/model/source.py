@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from gitward.model import names
 from gitward.model.glob import GlobError, check_glob
 from gitward.model.repo_url import RepoURLError, local_repos_allowed, normalise
 
@@ -150,6 +151,16 @@ class DirectorySource(_Fingerprinted):
     __hash__ = _Fingerprinted.__hash__
 
 
+def _named(value: str, rule: Callable[[str], str | None], where: _Path, *, show: bool = True) -> str:
+    """`value` if `rule` (gitward.model.names) accepts it: it goes on a helm or kustomize command line.
+
+    `show=False` for a value that may be a secret (a helm parameter's): the error names the field only."""
+    why = rule(value)
+    if why is not None:
+        raise SpecError(f"{where}: {value!r} {why}" if show else f"{where}: {why}")
+    return value
+
+
 @dataclass(frozen=True, eq=True)
 class HelmParameter(_Fingerprinted):
     name: str
@@ -162,7 +173,11 @@ class HelmParameter(_Fingerprinted):
         _check_keys(d, frozenset({"name", "value", "forceString"}), where)
         if "name" not in d:
             raise SpecError(f"{where}.name: required")
-        return cls(_str(d, "name", where), _str(d, "value", where), _bool(d, "forceString", where))
+        return cls(
+            _named(_str(d, "name", where), names.parameter_name, f"{where}.name"),
+            _named(_str(d, "value", where), names.argument, f"{where}.value", show=False),
+            _bool(d, "forceString", where),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return _compact({"name": self.name, "value": self.value, "forceString": self.force_string})
@@ -203,17 +218,33 @@ class HelmSource(_Fingerprinted):
         d = _mapping(data, where)
         _check_keys(d, cls._KEYS, where)
         params = _list(d, "parameters", where)
+        release_name = _str(d, "releaseName", where)
+        namespace = _str(d, "namespace", where)
+        kube_version = _str(d, "kubeVersion", where)
+        value_files = _str_list(d, "valueFiles", where)
+        api_versions = _str_list(d, "apiVersions", where)
+        # Each of these reaches helm's command line: see gitward.model.names.
+        if release_name:
+            _named(release_name, names.release_name, f"{where}.releaseName")
+        if namespace:
+            _named(namespace, names.namespace, f"{where}.namespace")
+        if kube_version:
+            _named(kube_version, names.kube_version, f"{where}.kubeVersion")
+        for i, entry in enumerate(value_files):
+            _named(entry, names.positional, f"{where}.valueFiles[{i}]")
+        for i, entry in enumerate(api_versions):
+            _named(entry, names.api_version, f"{where}.apiVersions[{i}]")
         return cls(
-            value_files=_str_list(d, "valueFiles", where),
+            value_files=value_files,
             values=_str(d, "values", where),
             values_object=dict(_mapping(d.get("valuesObject", {}), f"{where}.valuesObject")),
             parameters=tuple(
                 HelmParameter.from_dict(p, f"{where}.parameters[{i}]") for i, p in enumerate(params)
             ),
-            release_name=_str(d, "releaseName", where),
-            namespace=_str(d, "namespace", where),
-            kube_version=_str(d, "kubeVersion", where),
-            api_versions=_str_list(d, "apiVersions", where),
+            release_name=release_name,
+            namespace=namespace,
+            kube_version=kube_version,
+            api_versions=api_versions,
             skip_crds=_bool(d, "skipCrds", where),
             ignore_missing_value_files=_bool(d, "ignoreMissingValueFiles", where),
         )
@@ -308,18 +339,27 @@ class KustomizeSource(_Fingerprinted):
         if include_templates and not without_selector:
             # kustomize refuses --include-templates alone; say so before any render.
             raise SpecError(f"{where}.labelIncludeTemplates: needs labelWithoutSelector: true")
+        namespace = _str(d, "namespace", where)
+        images = _str_list(d, "images", where)
+        components = _str_list(d, "components", where)
+        # These reach `kustomize edit`'s command line: see gitward.model.names.
+        if namespace:
+            _named(namespace, names.namespace, f"{where}.namespace")
+        for key, entries in (("images", images), ("components", components)):
+            for i, entry in enumerate(entries):
+                _named(entry, names.kustomize_value, f"{where}.{key}[{i}]")
         return cls(
             name_prefix=_str(d, "namePrefix", where),
             name_suffix=_str(d, "nameSuffix", where),
-            images=_str_list(d, "images", where),
+            images=images,
             replicas=tuple(
                 KustomizeReplica.from_dict(r, f"{where}.replicas[{i}]") for i, r in enumerate(replicas)
             ),
             common_labels=_str_map(d, "commonLabels", where),
             common_annotations=_str_map(d, "commonAnnotations", where),
-            namespace=_str(d, "namespace", where),
+            namespace=namespace,
             patches=tuple(_patch(p, f"{where}.patches[{i}]") for i, p in enumerate(patches)),
-            components=_str_list(d, "components", where),
+            components=components,
             force_common_labels=_bool(d, "forceCommonLabels", where),
             force_common_annotations=_bool(d, "forceCommonAnnotations", where),
             label_without_selector=without_selector,
@@ -380,6 +420,7 @@ class ApplicationSource(_Fingerprinted):
         revision = _str(d, "targetRevision", where) or "HEAD"
         if revision.startswith("-") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in revision):
             raise SpecError(f"{where}.targetRevision: must not start with '-' or hold control characters")
+        chart = _str(d, "chart", where)
         ref = _str(d, "ref", where)
         if ref and not _REF.match(ref):
             raise SpecError(
@@ -392,7 +433,7 @@ class ApplicationSource(_Fingerprinted):
             repo_url=repo_url,
             path=_str(d, "path", where),
             target_revision=revision,
-            chart=_str(d, "chart", where),
+            chart=_named(chart, names.chart_name, f"{where}.chart") if chart else "",
             ref=ref,
             directory=directory,
             helm=helm,
