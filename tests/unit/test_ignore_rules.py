@@ -29,7 +29,7 @@ def deployment(name: str = "web", namespace: str = "shop") -> dict[str, Any]:
     }
 
 
-def test_json_pointers_remove_paths_and_unescape_tilde_and_slash() -> None:
+async def test_json_pointers_remove_paths_and_unescape_tilde_and_slash() -> None:
     rules = load_rules(
         [
             {
@@ -39,13 +39,13 @@ def test_json_pointers_remove_paths_and_unescape_tilde_and_slash() -> None:
             }
         ]
     )
-    out = apply_rules(rules, deployment())
+    out = await apply_rules(rules, deployment())
     assert out is not None
     assert "replicas" not in out["spec"]
     assert out["metadata"]["annotations"] == {"keep": "2"}
 
 
-def test_a_pointer_that_finds_nothing_leaves_the_object_as_it_was() -> None:
+async def test_a_pointer_that_finds_nothing_leaves_the_object_as_it_was() -> None:
     rules = load_rules(
         [
             {
@@ -55,14 +55,14 @@ def test_a_pointer_that_finds_nothing_leaves_the_object_as_it_was() -> None:
             }
         ]
     )
-    assert apply_rules(rules, deployment()) == deployment()
+    assert await apply_rules(rules, deployment()) == deployment()
 
 
-def test_pointer_into_a_list_by_index() -> None:
+async def test_pointer_into_a_list_by_index() -> None:
     rules = load_rules(
         [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/template/spec/containers/1"]}]
     )
-    out = apply_rules(rules, deployment())
+    out = await apply_rules(rules, deployment())
     assert out is not None
     assert [c["name"] for c in out["spec"]["template"]["spec"]["containers"]] == ["app"]
 
@@ -79,14 +79,14 @@ def test_pointer_into_a_list_by_index() -> None:
         ({"group": "apps", "kind": "StatefulSet"}, False),
     ],
 )
-def test_rules_apply_only_to_the_objects_they_name(rule: dict[str, Any], applies: bool) -> None:
+async def test_rules_apply_only_to_the_objects_they_name(rule: dict[str, Any], applies: bool) -> None:
     rules = load_rules([{**rule, "jsonPointers": ["/spec/replicas"]}])
-    out = apply_rules(rules, deployment())
+    out = await apply_rules(rules, deployment())
     assert out is not None
     assert ("replicas" not in out["spec"]) is applies
 
 
-def test_jq_path_expression_selects_list_items_by_field() -> None:
+async def test_jq_path_expression_selects_list_items_by_field() -> None:
     rules = load_rules(
         [
             {
@@ -96,7 +96,7 @@ def test_jq_path_expression_selects_list_items_by_field() -> None:
             }
         ]
     )
-    out = apply_rules(rules, deployment())
+    out = await apply_rules(rules, deployment())
     assert out is not None
     assert [c["name"] for c in out["spec"]["template"]["spec"]["containers"]] == ["app"]
 
@@ -118,7 +118,7 @@ def test_a_broken_jq_expression_is_refused_when_loaded_naming_it() -> None:
         ("error(.data)", "withheld"),
     ],
 )
-def test_a_jq_failure_at_run_time_names_the_expression_but_never_the_value(
+async def test_a_jq_failure_at_run_time_names_the_expression_but_never_the_value(
     expression: str, reason: str
 ) -> None:
     rules = load_rules([{"kind": "Secret", "jqPathExpressions": [expression]}])
@@ -129,7 +129,7 @@ def test_a_jq_failure_at_run_time_names_the_expression_but_never_the_value(
         "data": {"password": "aHVudGVyMg=="},
     }
     with pytest.raises(IgnoreRuleError) as caught:
-        apply_rules(rules, secret)
+        await apply_rules(rules, secret)
     assert repr(expression) in str(caught.value)
     assert reason in str(caught.value)
     assert "aHVudGVyMg" not in str(caught.value)
@@ -157,7 +157,7 @@ def owned(manager: str, fields: dict[str, Any]) -> dict[str, Any]:
     return {"manager": manager, "operation": "Update", "fieldsV1": fields}
 
 
-def test_fields_owned_by_a_named_manager_are_ignored_and_others_kept() -> None:
+async def test_fields_owned_by_a_named_manager_are_ignored_and_others_kept() -> None:
     managed = [
         owned("kubectl", {"f:spec": {"f:replicas": {}}}),
         owned(
@@ -180,7 +180,7 @@ def test_fields_owned_by_a_named_manager_are_ignored_and_others_kept() -> None:
     rules = load_rules(
         [{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["kubectl", "kubectl-patch"]}]
     )
-    out = apply_rules(rules, deployment(), managed)
+    out = await apply_rules(rules, deployment(), managed)
     assert out is not None
     assert "replicas" not in out["spec"]
     containers = out["spec"]["template"]["spec"]["containers"]
@@ -189,32 +189,32 @@ def test_fields_owned_by_a_named_manager_are_ignored_and_others_kept() -> None:
 
     # An item a named manager created goes as a whole.
     rules = load_rules([{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["injector"]}])
-    out = apply_rules(rules, deployment(), managed)
+    out = await apply_rules(rules, deployment(), managed)
     assert out is not None
     assert [c["name"] for c in out["spec"]["template"]["spec"]["containers"]] == ["app"]
 
 
-def test_a_map_owned_in_part_keeps_the_keys_of_other_managers() -> None:
+async def test_a_map_owned_in_part_keeps_the_keys_of_other_managers() -> None:
     managed = [owned("kubectl", {"f:metadata": {"f:annotations": {".": {}, "f:a/b": {}}}})]
     rules = load_rules([{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["kubectl"]}])
-    out = apply_rules(rules, deployment(), managed)
+    out = await apply_rules(rules, deployment(), managed)
     assert out is not None
     assert out["metadata"]["annotations"] == {"keep": "2"}
 
 
-def test_set_items_named_by_value() -> None:
+async def test_set_items_named_by_value() -> None:
     obj = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "c", "finalizers": ["a.io/x", "b.io/y"]},
     }
     managed = [owned("other", {"f:metadata": {"f:finalizers": {"v:" + json.dumps("b.io/y"): {}}}})]
-    out = apply_rules(load_rules([{"kind": "ConfigMap", "managedFieldsManagers": ["other"]}]), obj, managed)
+    out = await apply_rules(load_rules([{"kind": "ConfigMap", "managedFieldsManagers": ["other"]}]), obj, managed)
     assert out is not None
     assert out["metadata"]["finalizers"] == ["a.io/x"]
 
 
-def test_the_input_is_never_changed() -> None:
+async def test_the_input_is_never_changed() -> None:
     original = deployment()
     rules = load_rules(
         [
@@ -226,5 +226,5 @@ def test_the_input_is_never_changed() -> None:
             }
         ]
     )
-    assert apply_rules(rules, original) == {"apiVersion": "apps/v1", "kind": "Deployment"}
+    assert await apply_rules(rules, original) == {"apiVersion": "apps/v1", "kind": "Deployment"}
     assert original == deployment()

@@ -20,16 +20,16 @@ def deployment(replicas: int, image: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_an_ignored_path_takes_the_live_value_and_the_rest_stays_as_declared() -> None:
+async def test_an_ignored_path_takes_the_live_value_and_the_rest_stays_as_declared() -> None:
     rules = load_rules([{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}])
 
-    kept = keep_ignored(deployment(2, "app:2"), deployment(7, "app:1"), rules)
+    kept = await keep_ignored(deployment(2, "app:2"), deployment(7, "app:1"), rules)
 
     assert kept["spec"]["replicas"] == 7
     assert kept["spec"]["template"]["spec"]["containers"][0]["image"] == "app:2"
 
 
-def test_an_ignored_path_the_live_object_lacks_is_dropped_from_the_apply() -> None:
+async def test_an_ignored_path_the_live_object_lacks_is_dropped_from_the_apply() -> None:
     rules = load_rules([{"kind": "ConfigMap", "jsonPointers": ["/data/mode"]}])
     desired = {
         "apiVersion": "v1",
@@ -39,18 +39,18 @@ def test_an_ignored_path_the_live_object_lacks_is_dropped_from_the_apply() -> No
     }
     live = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "0"}}
 
-    assert keep_ignored(desired, live, rules)["data"] == {"a": "1"}
+    assert (await keep_ignored(desired, live, rules))["data"] == {"a": "1"}
 
 
-def test_nothing_changes_without_a_live_object_or_a_matching_rule() -> None:
+async def test_nothing_changes_without_a_live_object_or_a_matching_rule() -> None:
     rules = load_rules([{"kind": "ConfigMap", "jsonPointers": ["/data"]}])
     desired = deployment(2, "app:2")
 
-    assert keep_ignored(desired, None, rules) == desired
-    assert keep_ignored(desired, deployment(9, "app:1"), rules) == desired
+    assert await keep_ignored(desired, None, rules) == desired
+    assert await keep_ignored(desired, deployment(9, "app:1"), rules) == desired
 
 
-def test_a_path_inside_a_list_item_brings_the_live_list_whole() -> None:
+async def test_a_path_inside_a_list_item_brings_the_live_list_whole() -> None:
     rules = load_rules(
         [
             {
@@ -61,16 +61,16 @@ def test_a_path_inside_a_list_item_brings_the_live_list_whole() -> None:
         ]
     )
 
-    kept = keep_ignored(deployment(2, "app:2"), deployment(2, "app:1"), rules)
+    kept = await keep_ignored(deployment(2, "app:2"), deployment(2, "app:1"), rules)
 
     assert kept["spec"]["template"]["spec"]["containers"] == [{"name": "app", "image": "app:1"}]
 
 
-def test_fields_a_named_manager_owns_keep_their_live_values() -> None:
+async def test_fields_a_named_manager_owns_keep_their_live_values() -> None:
     rules = load_rules([{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["hpa"]}])
     managed = [{"manager": "hpa", "operation": "Update", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]
 
-    kept = keep_ignored(deployment(2, "app:2"), deployment(5, "app:1", managedFields=managed), rules)
+    kept = await keep_ignored(deployment(2, "app:2"), deployment(5, "app:1", managedFields=managed), rules)
 
     assert kept["spec"]["replicas"] == 5
     assert kept["spec"]["template"]["spec"]["containers"][0]["image"] == "app:2"

@@ -101,7 +101,7 @@ class Reconciler:
             # a malformed request fails as an operation and is cleared; it never blocks the app.
             app = Application.from_dict({k: v for k, v in obj.items() if k not in ("operation", "status")})
             # The model checked the entries' shape; the engine compiles their pointers and jq.
-            rules = load_rules(obj["spec"].get("ignoreDifferences") or [])
+            rules = load_rules(obj["spec"].get("ignoreDifferences") or [], "spec.ignoreDifferences")
         except (SpecError, IgnoreRuleError, ValueError) as problem:
             await self._fail(obj, "InvalidSpecError", str(problem))
             return None
@@ -285,6 +285,10 @@ class Reconciler:
         request, conditions = records.automated_request(obj, app, rendered, in_sync)
         if outside:
             conditions = [*conditions, {"type": OUTSIDE_PROJECT, "message": report(outside)}]
+        if failed := [f"{c.key}: {c.error}" for c in comparisons if c.error]:
+            # Not comparable (a jq rule stopped at its deadline, a refused dry run): say so on this app.
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            conditions = [*conditions, {"type": "ComparisonError", "message": failed[0] + more}]
         if request is not None and (held := await history_rewritten(self.repos, obj, app, rendered)):
             request, conditions = None, [*conditions, held]
         retry_in: float | None = None

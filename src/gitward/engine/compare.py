@@ -179,7 +179,7 @@ class Comparer:
             except UnknownKind as exc:
                 if (key.group, key.kind) in pending_kinds:
                     # Its CRD is part of the same sync: it cannot be dry-run yet, only created.
-                    return self._verdict(key, desired, None, rules)
+                    return await self._verdict(key, desired, None, rules)
                 return Comparison(key, None, error=str(exc))
             except (KubeError, IgnoreRuleError) as exc:
                 return Comparison(key, None, error=str(exc))
@@ -195,12 +195,12 @@ class Comparer:
             desired = client_apply.with_last_applied(desired)
         cached = self._cached(desired, live)
         if cached is not None:
-            return self._verdict(key, cached, live, rules)
+            return await self._verdict(key, cached, live, rules)
         predicted = await self._dry_run(desired, live if client_side else None)
         for _ in range(STALE_RETRIES):
             if _version(predicted) == _version(live):
                 self._remember(desired, live, predicted)
-                return self._verdict(key, predicted, live, rules)
+                return await self._verdict(key, predicted, live, rules)
             # The dry run started from another version than our copy (a controller wrote in between,
             # or the watch is behind): compared with it, that write would look like drift. Fetch the
             # current copy; only if it moved on again is another dry run needed.
@@ -209,7 +209,7 @@ class Comparer:
             if live is None:
                 return await self._would_create(key, desired, rules)
             if (cached := self._cached(desired, live)) is not None:
-                return self._verdict(key, cached, live, rules)
+                return await self._verdict(key, cached, live, rules)
             if _version(predicted) != _version(live):
                 predicted = await self._dry_run(desired, live if client_side else None)
         raise KubeError(0, "Conflict", f"{key}: kept changing while being compared; try again")
@@ -218,7 +218,7 @@ class Comparer:
         self, key: ResourceKey, desired: Mapping[str, Any], rules: Sequence[IgnoreRule]
     ) -> Comparison:
         if not self.dry_run_creates:
-            return self._verdict(key, desired, None, rules)
+            return await self._verdict(key, desired, None, rules)
         try:
             predicted: Mapping[str, Any] = await self._dry_run(desired)
         except KubeError as exc:
@@ -226,7 +226,7 @@ class Comparer:
             if not exc.not_found:
                 raise
             predicted = desired
-        return self._verdict(key, predicted, None, rules)
+        return await self._verdict(key, predicted, None, rules)
 
     def _cached(self, desired: Mapping[str, Any], live: Mapping[str, Any]) -> Mapping[str, Any] | None:
         cache_key = _cache_key(desired, live)
@@ -236,14 +236,14 @@ class Comparer:
             self.cache_hits += 1
         return cached
 
-    def _verdict(
+    async def _verdict(
         self,
         key: ResourceKey,
         predicted: Mapping[str, Any],
         live: Mapping[str, Any] | None,
         rules: Sequence[IgnoreRule],
     ) -> Comparison:
-        return _verdict(key, predicted, live, rules, diff=self.diffs)
+        return await _verdict(key, predicted, live, rules, diff=self.diffs)
 
     def applied(self, desired: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
         """A server-side apply's answer is what a dry run at its version predicts: the next
@@ -325,7 +325,7 @@ def _version(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
-def _verdict(
+async def _verdict(
     key: ResourceKey,
     predicted: Mapping[str, Any],
     live: Mapping[str, Any] | None,
@@ -335,8 +335,9 @@ def _verdict(
 ) -> Comparison:
     # Who owns what is known only from the live object; the prediction's managedFields claim it all for us.
     managed = (live or {}).get("metadata", {}).get("managedFields") or []
-    want = apply_rules(rules, normalize(predicted), managed)
-    have = apply_rules(rules, normalize(live), managed) if live is not None else None
+    # jq rules run in worker processes (gitward.engine.jq_runner): awaited, never on the loop itself.
+    want = await apply_rules(rules, normalize(predicted), managed)
+    have = await apply_rules(rules, normalize(live), managed) if live is not None else None
     if want == have:
         return Comparison(key, SYNCED)
     text = unified(want, have, str(key)) if diff else ""

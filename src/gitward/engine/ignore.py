@@ -4,8 +4,14 @@ A rule names the objects it covers (group, kind, and optionally name and
 namespace) and the paths to drop: JSON pointers (RFC 6901), jq path
 expressions, and every field that named field managers own in the live
 object's `metadata.managedFields`. Rules are checked when loaded, so a
-broken pointer or jq expression is an error naming it before any
-comparison runs.
+broken pointer or jq expression is an error naming its field
+(`spec.ignoreDifferences[0].jqPathExpressions[1]`) before any comparison
+runs.
+
+A jq expression is a tenant's program: it is evaluated by
+gitward.engine.jq_runner, in a worker process with a deadline and a memory
+cap, and awaited, so the event loop keeps serving every other app while it
+runs (and `apply_rules` is a coroutine).
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import jq  # type: ignore[import-not-found]  # a C extension without stubs; used only below
+import jq  # type: ignore[import-not-found]  # a C extension without stubs; only compiled here, never run
 
+from gitward.engine.jq_runner import JqError, JqRunner, JqStopped, JqTimeout, default_runner
 from gitward.engine.trees import object_copy
 from gitward.model.resource import ResourceKey
 
@@ -34,6 +41,8 @@ _FIELDS = {
 # jq's run-time errors quote the data they failed on ('Cannot iterate over string ("hunter2")', or the
 # whole value with `error`); only these value-free openings are passed on, so a Secret's value cannot leak.
 _SAFE_JQ_ERROR = re.compile(r"^(?:Cannot (?:iterate over|index) \w+(?: with \w+)?|Invalid path expression)")
+# A path expression is a line of YAML, not a program: longer text is refused when the rule is loaded.
+MAX_EXPRESSION = 2048
 
 
 class IgnoreRuleError(ValueError):
@@ -51,8 +60,9 @@ class IgnoreRule:
     json_pointers: tuple[str, ...] = ()
     jq_path_expressions: tuple[str, ...] = ()
     managed_fields_managers: tuple[str, ...] = ()
+    # Where the rule was written (`spec.ignoreDifferences[2]`): errors name the field from there.
+    where: str = field(default="ignoreDifferences", compare=False)
     _pointers: tuple[tuple[str, ...], ...] = field(default=(), init=False, repr=False, compare=False)
-    _programs: tuple[Any, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -60,15 +70,18 @@ class IgnoreRule:
         object.__setattr__(
             self, "_pointers", tuple(_parse_pointer(p, self.label) for p in self.json_pointers)
         )
-        object.__setattr__(
-            self, "_programs", tuple(_compile(e, self.label) for e in self.jq_path_expressions)
-        )
+        for index, expression in enumerate(self.jq_path_expressions):
+            _compile(expression, self.jq_label(index))
 
     @property
     def label(self) -> str:
         where = "/".join(p for p in (self.namespace, self.name) if p)
         kind = f"{self.group}/{self.kind}" if self.group else self.kind or "(no kind)"
-        return f"ignoreDifferences {kind}{' ' + where if where else ''}"
+        return f"{self.where} {kind}{' ' + where if where else ''}"
+
+    def jq_label(self, index: int) -> str:
+        """The field of the index-th jq expression, then the objects the rule covers."""
+        return f"{self.where}.jqPathExpressions[{index}] ({self.label.removeprefix(self.where + ' ')})"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "ignoreDifferences") -> IgnoreRule:
@@ -93,10 +106,7 @@ class IgnoreRule:
                 values[attr] = tuple(value)
         if not values.get("kind"):
             raise IgnoreRuleError(f"{where}.kind: required")
-        try:
-            return cls(**values)
-        except IgnoreRuleError as exc:
-            raise IgnoreRuleError(str(exc).replace("ignoreDifferences", where, 1)) from None
+        return cls(**values, where=where)
 
     def matches(self, key: ResourceKey) -> bool:
         return (
@@ -107,21 +117,27 @@ class IgnoreRule:
         )
 
 
-def load_rules(entries: Iterable[Mapping[str, Any]]) -> tuple[IgnoreRule, ...]:
-    """`spec.ignoreDifferences` as rules, each checked; errors name the entry's index."""
-    return tuple(IgnoreRule.from_dict(e, f"ignoreDifferences[{i}]") for i, e in enumerate(entries))
+def load_rules(
+    entries: Iterable[Mapping[str, Any]], where: str = "ignoreDifferences"
+) -> tuple[IgnoreRule, ...]:
+    """`spec.ignoreDifferences` as rules, each checked; errors name the entry as `where[index]`."""
+    return tuple(IgnoreRule.from_dict(e, f"{where}[{i}]") for i, e in enumerate(entries))
 
 
-def apply_rules(
+async def apply_rules(
     rules: Sequence[IgnoreRule],
     obj: Mapping[str, Any] | None,
     managed_fields: Sequence[Mapping[str, Any]] = (),
+    *,
+    runner: JqRunner | None = None,
 ) -> dict[str, Any] | None:
     """A copy of `obj` without every path the rules matching it name.
 
     `managed_fields` is the live object's `metadata.managedFields`: both
     sides drop what the named managers own there, since only the live side
-    says who owns what.
+    says who owns what. jq expressions run in `runner` (default: the
+    process's pool); one that fails or overruns its deadline raises
+    IgnoreRuleError naming its field.
     """
     if obj is None:
         return None
@@ -133,8 +149,8 @@ def apply_rules(
     for rule in matching:
         for pointer in rule._pointers:
             _remove(out, pointer)
-        for expression, program in zip(rule.jq_path_expressions, rule._programs, strict=True):
-            out = _run(program, out, expression, rule.label)
+        for index, expression in enumerate(rule.jq_path_expressions):
+            out = await _run(runner or default_runner(), out, expression, rule.jq_label(index))
         if rule.managed_fields_managers:
             for entry in managed_fields:
                 if entry.get("manager") in rule.managed_fields_managers:
@@ -176,9 +192,13 @@ def _child(value: Any, part: str) -> Any:
     return None
 
 
-def _compile(expression: str, label: str) -> Any:
+def _compile(expression: str, label: str) -> None:
+    """Refuse an expression that does not compile (compiling runs nothing: it is parsed, not evaluated)."""
+    if len(expression) > MAX_EXPRESSION:
+        raise IgnoreRuleError(f"{label}: jq path expression is longer than {MAX_EXPRESSION} characters")
     try:
-        return jq.compile(f"del({expression})")
+        # As the worker compiles it (gitward.engine.jq_worker).
+        jq.compile(f"[path({expression})]")
     except ValueError as exc:
         detail = str(exc).splitlines()[0].removeprefix("jq: error: ")
         raise IgnoreRuleError(
@@ -186,10 +206,17 @@ def _compile(expression: str, label: str) -> Any:
         ) from None
 
 
-def _run(program: Any, obj: dict[str, Any], expression: str, label: str) -> dict[str, Any]:
+async def _run(runner: JqRunner, obj: dict[str, Any], expression: str, label: str) -> dict[str, Any]:
     try:
-        result = program.input_value(obj).first()
-    except ValueError as exc:
+        result = await runner.delete_paths(expression, obj)
+    except JqTimeout:
+        raise IgnoreRuleError(
+            f"{label}: jq path expression {expression!r} was stopped: it ran longer than "
+            f"{runner.deadline:g}s (a path expression should take microseconds)"
+        ) from None
+    except JqStopped as exc:
+        raise IgnoreRuleError(f"{label}: jq path expression {expression!r} was stopped: {exc}") from None
+    except JqError as exc:
         found = _SAFE_JQ_ERROR.match(str(exc))
         detail = found.group(0) if found else "jq's message is withheld: it may quote the object's data"
         raise IgnoreRuleError(f"{label}: jq path expression {expression!r} failed: {detail}") from None

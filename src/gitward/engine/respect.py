@@ -26,7 +26,7 @@ from gitward.model.sync import Plan, PlannedStep
 Live = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any] | None]]
 
 
-def keep_ignored(
+async def keep_ignored(
     desired: Mapping[str, Any], live: Mapping[str, Any] | None, rules: Sequence[IgnoreRule]
 ) -> Mapping[str, Any]:
     """`desired` with the paths `rules` ignore holding the live object's values."""
@@ -34,8 +34,8 @@ def keep_ignored(
     if live is None or not any(rule.matches(key) for rule in rules):
         return desired
     managed = (live.get("metadata") or {}).get("managedFields") or ()
-    stripped_live = apply_rules(rules, live, managed) or {}
-    stripped_desired = apply_rules(rules, desired, managed) or {}
+    stripped_live = await apply_rules(rules, live, managed) or {}
+    stripped_desired = await apply_rules(rules, desired, managed) or {}
     kept: Mapping[str, Any] = merge_patch(stripped_desired, _patch_between(stripped_live, dict(live)))
     return kept
 
@@ -49,7 +49,7 @@ async def respect_plan(plan: Plan, live: Live, rules: Sequence[IgnoreRule]) -> P
         steps = []
         for step in wave.steps:
             if _asks(step):
-                obj = keep_ignored(step.obj, await live(step.obj), rules)
+                obj = await keep_ignored(step.obj, await live(step.obj), rules)
                 step = dataclasses.replace(step, obj=obj)
             steps.append(step)
         waves.append(dataclasses.replace(wave, steps=tuple(steps)))

@@ -27,6 +27,7 @@ from gitward.engine.applied import AppliedMemo, known_unchanged
 from gitward.engine.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, with_namespace
 from gitward.engine.executor import Executor, StepFailed, immutable_fields, refusal
 from gitward.engine.health import aggregate
+from gitward.engine.ignore import IgnoreRuleError
 from gitward.engine.inventory import tracked_by
 from gitward.engine.live import LiveRecorder, Watched
 from gitward.engine.prune import interleave, prune_plan
@@ -107,7 +108,7 @@ class SyncOperation:
         spec_error = False
         try:
             phase, message = await self._run()
-        except SyncSpecError as exc:
+        except (SyncSpecError, IgnoreRuleError) as exc:
             phase, message, spec_error = OperationPhase.error, str(exc), True
         except KubeError as exc:
             phase, message = OperationPhase.error, str(exc)

@@ -73,7 +73,8 @@ class DesiredState:
         metadata = obj.get("metadata") or {}
         owner = tracking_app(str(metadata.get("namespace", "")), str(metadata.get("name", "")))
         try:
-            rules = load_rules((obj.get("spec") or {}).get("ignoreDifferences") or [])
+            entries = (obj.get("spec") or {}).get("ignoreDifferences") or []
+            rules = load_rules(entries, "spec.ignoreDifferences")
         except IgnoreRuleError as problem:
             raise DesiredError(f"invalid spec: {problem}") from None
         cache = self.reconciler.cache
