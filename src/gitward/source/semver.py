@@ -23,6 +23,12 @@ _PART = r"(?:\d+|[xX*])"
 _PARTIAL = re.compile(rf"^[vV]?({_PART})(?:\.({_PART}))?(?:\.({_PART}))?(?:-({_IDENT}))?(?:\+{_IDENT})?$")
 _COMPARATOR = re.compile(r"\s*(!=|>=|=>|<=|=<|~>|>|<|=|~|\^)?\s*([^\s,<>=!~^|]+)\s*,?")
 _HYPHEN = re.compile(r"^\s*(\S+)\s+-\s+(\S+)\s*$")
+# Tenant text (a spec's targetRevision, a repository's tags): refused past these sizes, before any
+# regex sees it. A part is an unsigned 64-bit number in Masterminds/semver, so at most 20 digits;
+# that also keeps int() far from Python's 4300-digit conversion limit.
+MAX_RANGE = 512
+MAX_TAG = 256
+MAX_DIGITS = 20
 _T = TypeVar("_T")
 
 
@@ -41,8 +47,10 @@ class Version:
     @classmethod
     def parse(cls, text: str) -> Version | None:
         """A version from a tag name (`v1.2`, `1.2.3-rc.1`), or None if it is not one."""
+        if len(text) > MAX_TAG:
+            return None
         m = _VERSION.match(text.strip())
-        if not m:
+        if not m or any(len(m.group(i) or "") > MAX_DIGITS for i in (1, 2, 3)):
             return None
         pre = tuple(m.group(4).split(".")) if m.group(4) else ()
         return cls(int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0), pre)
@@ -78,6 +86,8 @@ class _Partial:
         if not m:
             raise ConstraintError(f"{text!r} is not a version")
         raw = [m.group(1), m.group(2), m.group(3)]
+        if any(len(part or "") > MAX_DIGITS for part in raw):
+            raise ConstraintError(f"{text!r}: a version part has more than {MAX_DIGITS} digits")
         parts: list[int | None] = []
         for part in raw:
             # Anything after a wildcard is a wildcard too: `1.x.3` means `1.x`.
@@ -166,6 +176,8 @@ class Constraint:
     def parse(cls, text: str) -> Constraint:
         if not text.strip():
             raise ConstraintError("an empty version range")
+        if len(text) > MAX_RANGE:
+            raise ConstraintError(f"a version range longer than {MAX_RANGE} characters")
         return cls(text, tuple(_parse_alternative(a) for a in text.split("||")))
 
     def matches(self, version: Version) -> bool:
