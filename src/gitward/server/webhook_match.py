@@ -124,7 +124,8 @@ def concerns(app: Mapping[str, Any], push: Push, keys: frozenset[str]) -> bool:
 
 def matching(apps: Iterable[Mapping[str, Any]], push: Push) -> list[tuple[str, str]]:
     """(namespace, name) of every app the push concerns."""
-    keys = frozenset(repo_key(u) for u in push.urls)
+    # "" is repo_key's answer for a refused URL: it names no repository, so it matches nothing.
+    keys = frozenset(key for key in (repo_key(u) for u in push.urls) if key)
     found: list[tuple[str, str]] = []
     for app in apps:
         if concerns(app, push, keys):

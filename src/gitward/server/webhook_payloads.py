@@ -89,7 +89,9 @@ def is_ping(provider: Provider, event: str) -> bool:
 def parse(provider: Provider, body: bytes) -> Push:
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
+    except RecursionError:
+        raise PayloadError(f"the {provider} payload nests too deeply to be a push") from None
+    except ValueError as problem:  # not JSON, not UTF-8, or a number past int's digit limit
         raise PayloadError(f"the {provider} payload is not JSON (send application/json): {problem}") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"the {provider} payload is not a JSON object")
@@ -115,6 +117,11 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array, or [] for anything else a sender put in its place."""
+    return value if isinstance(value, list) else []
+
+
 def _ref(payload: Mapping[str, Any]) -> tuple[str, ...]:
     ref = payload.get("ref")
     if not isinstance(ref, str) or not ref:
@@ -129,7 +136,7 @@ def _files(commits: Any, complete: bool) -> frozenset[str] | None:
     found: set[str] = set()
     for commit in commits:
         for key in ("added", "modified", "removed"):
-            found.update(_strings(_mapping(commit).get(key) or ()))
+            found.update(_strings(_list(_mapping(commit).get(key))))
     return frozenset(found)
 
 
@@ -206,7 +213,7 @@ def _bitbucket(payload: Mapping[str, Any]) -> Push:
         urls.append(f"git@{host}:{full_name}.git")
     refs: list[str] = []
     hashes: list[Any] = []
-    for change in _mapping(payload.get("push")).get("changes") or []:
+    for change in _list(_mapping(payload.get("push")).get("changes")):
         new = _mapping(_mapping(change).get("new"))  # null when the ref was deleted
         name = new.get("name")
         if isinstance(name, str) and name:
