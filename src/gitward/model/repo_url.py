@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 # The operator's opt-in to file:// and local paths (local development only): read by the
 # model when it checks a spec and by gitward.source when it runs git, so both always agree.
@@ -118,6 +119,14 @@ def pattern_key(pattern: str) -> str:
     return text.rstrip("/").removesuffix(".git").rstrip("/")
 
 
+def local_path(url: str) -> str | None:
+    """The file-system path a file:// URL or a local path names (escapes decoded), else None."""
+    parts = _parse(url, allow_local=True, chart=False)
+    if parts.scheme not in ("file", "file-path"):
+        return None
+    return unquote(parts.path)
+
+
 def under(url_key: str, prefix_key: str) -> bool:
     """Whether `url_key` is `prefix_key` or below it, on whole path segments (`team-a` is not `team-ab`)."""
     prefix = prefix_key.rstrip("/")
@@ -136,12 +145,12 @@ def _parse(url: str, *, allow_local: bool, chart: bool) -> _Parts:
         raise RepoURLError(
             f"the {url.split('::', 1)[0]!r}:: transport is not allowed; use {_allowed(chart, allow_local)}"
         )
+    if url.startswith("-"):
+        raise RepoURLError("starts with '-' (git would read it as an option)")
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
         raise RepoURLError("contains whitespace or a control character")
     if not url.isascii():
         raise RepoURLError("contains non-ASCII characters (percent-encode them)")
-    if url.startswith("-"):
-        raise RepoURLError("starts with '-' (git would read it as an option)")
     if "\\" in url:
         raise RepoURLError("contains a backslash")
     found = _SCHEME.match(url)

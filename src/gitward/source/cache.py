@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitward.cachedir import cache_root
+from gitward.model.repo_url import local_path
 from gitward.readonly import make_read_only, remove_tree
-from gitward.source.credentials import Credentials
-from gitward.source.errors import GitError, RevisionNotFound, SourceError
+from gitward.source.credentials import Credentials, redact_url
+from gitward.source.errors import GitError, RepositoryURLRefused, RevisionNotFound, SourceError
 from gitward.source.git import GitRunner
 from gitward.source.mirror import REMOTE_HEAD, Mirror, mirror_key
 from gitward.source.semver import Constraint, ConstraintError, Version
@@ -60,12 +61,25 @@ class RepoCache:
 
     def mirror(self, url: str, credentials: Credentials | None = None) -> Mirror:
         key = mirror_key(url)
+        self._refuse_own_folders(url)
         found = self._mirrors.get(key)
         if found is None:
             found = self._mirrors[key] = Mirror(url, self.root / "mirrors" / key, self.runner)
         if credentials is not None:
             found.credentials = credentials
         return found
+
+    def _refuse_own_folders(self, url: str) -> None:
+        """Even with local repositories allowed, never the cache's own mirrors and trees.
+
+        They hold other repositories' objects, fetched with those repositories'
+        credentials: `file://<cache>/mirrors/<other>` would read them without any.
+        """
+        path = local_path(url)
+        if path is not None and Path(path).resolve().is_relative_to(self.root.resolve()):
+            raise RepositoryURLRefused(
+                f"repository URL {redact_url(url)!r} refused: it points into gitward's own cache", url=url
+            )
 
     def last_resolved(self, url: str, revision: str) -> str | None:
         return self._last.get((mirror_key(url), revision))
