@@ -15,11 +15,11 @@ import secrets
 import shutil
 from pathlib import Path
 
-import yaml
-
 from gitward.cachedir import cache_root
 from gitward.readonly import make_read_only, remove_tree
+from gitward.render.problems import Problem
 from gitward.render.tools import RenderError
+from gitward.render.validate import Limits, read_file_documents
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -43,10 +43,12 @@ def chart_folder(charts: Path, url: str, chart: str, version: str) -> tuple[Path
 def store_chart(charts: Path, url: str, chart: str, pulled: Path) -> tuple[Path, str]:
     """Move a chart `helm pull --untar` left in `pulled/<chart>` into the cache; returns (folder, version)."""
     source = pulled / chart
-    try:
-        metadata = yaml.load((source / "Chart.yaml").read_text(), Loader=yaml.CSafeLoader)
-    except (OSError, yaml.YAMLError) as problem:
-        raise RenderError(f"chart {chart} from {url} has no readable Chart.yaml: {problem}") from None
+    # Read like a file from Git: size and alias expansion bounded, no key twice (a repository is a tenant's).
+    problems: list[Problem] = []
+    documents = read_file_documents(source / "Chart.yaml", f"{chart}/Chart.yaml", Limits(), problems)
+    if documents is None:
+        raise RenderError(f"chart {chart} from {url} has no readable Chart.yaml: {problems[0]}")
+    metadata = next((d.value for d in documents if d.value is not None), None)
     version = str(metadata.get("version", "")) if isinstance(metadata, dict) else ""
     if not version or "/" in version:
         raise RenderError(f"chart {chart} from {url} has no version in its Chart.yaml")

@@ -278,9 +278,7 @@ def _inline_values(job: Job, spec: HelmSource, problems: list[Problem]) -> list[
         job.paths[str(path)] = "spec helm.valuesObject"
         return ["--values", str(path)]
     if spec.values.strip():
-        documents, found = read_documents(
-            spec.values, "spec helm.values", max_expanded=job.limits.max_expanded_nodes
-        )
+        documents, found = read_documents(spec.values, "spec helm.values", limits=job.limits)
         if found:
             problems.extend(found)
             return []

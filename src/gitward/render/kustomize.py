@@ -243,7 +243,7 @@ class Inspector:
         return target
 
     def _inline(self, text: str, at: _At, field: str) -> None:
-        documents, found = read_documents(text, at[0], max_expanded=self.limits.max_expanded_nodes)
+        documents, found = read_documents(text, at[0], limits=self.limits)
         if found:
             detail = found[0].message
             line = f" (line {found[0].line} of the patch)" if found[0].line else ""
@@ -261,7 +261,7 @@ class Inspector:
         except OSError:
             return
         if yaml_file:
-            documents, found = read_documents(text, "", max_expanded=self.limits.max_expanded_nodes)
+            documents, found = read_documents(text, "", limits=self.limits)
             for document in [] if found else documents:
                 if isinstance(document.value, dict):
                     self.secrets |= secret_values(document.value)

@@ -264,6 +264,8 @@ class Renderer:
                 settings.allow_network,
                 settings.limits.max_file_bytes,
                 settings.limits.max_expanded_nodes,
+                settings.limits.max_expanded_bytes,
+                settings.limits.max_depth,
                 settings.max_output_bytes,
             ],
         }

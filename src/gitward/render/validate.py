@@ -1,7 +1,7 @@
 """The checks every rendered object passes, whichever renderer produced it.
 
 A file in the repository and a renderer's output stream go through the same
-steps: parse (CSafeLoader, alias bombs bounded), one object per document
+steps: parse (CSafeLoader, expansion bounded, no key twice), one object per document
 (`kind: List` expanded), apiVersion, kind and metadata.name present, no object
 twice. Messages carry positions and generic descriptions only, never the
 text, so a Secret's values cannot leak through them.
@@ -20,16 +20,21 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gitward.model import ResourceKey
-from gitward.render.documents import DEFAULT_MAX_EXPANDED_NODES, Document, read_documents
+from gitward.render.documents import DEFAULT_MAX_FILE_BYTES, Document, Limits, read_documents
 from gitward.render.problems import Problem
 
-DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-    max_expanded_nodes: int = DEFAULT_MAX_EXPANDED_NODES
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "Limits",
+    "Origin",
+    "Placed",
+    "check_duplicates",
+    "objects",
+    "objects_from_output",
+    "read_file_documents",
+    "read_manifest_file",
+    "secret_values",
+]
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,7 @@ def read_file_documents(
     except UnicodeDecodeError as problem:
         problems.append(Problem(shown, 0, 0, f"not UTF-8 text (byte {problem.start})"))
         return None
-    documents, found = read_documents(
-        text, shown, json_only=file.suffix == ".json", max_expanded=limits.max_expanded_nodes
-    )
+    documents, found = read_documents(text, shown, json_only=file.suffix == ".json", limits=limits)
     if found:
         problems.extend(found)
         return None
@@ -162,7 +165,7 @@ def objects_from_output(
     `label` names the renderer ("helm template"); a problem reads e.g.
     `chart/templates/cm.yaml: document 3 of the helm template output: ConfigMap has no metadata.name`.
     """
-    documents, found = read_documents(text, label, max_expanded=limits.max_expanded_nodes)
+    documents, found = read_documents(text, label, limits=limits)
     if found:
         # The stream itself is malformed: name the document the parser stopped in.
         for problem in found:
