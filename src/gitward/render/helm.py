@@ -16,7 +16,11 @@ Checked before helm runs (each a problem naming the file, and where known its li
   http(s) URLs only when the network is allowed; each file parses;
 - dependencies missing from charts/ are built with `helm dependency build`
   in a writable shadow of the tree: `file://` ones offline (a `file://` path
-  must stay in the repository), repository ones only when the network is allowed.
+  must stay in the repository), repository ones only when the network is allowed;
+- every name that goes on helm's command line follows its rule (release name,
+  namespace, versions, dependency names: see gitward.model.names), and
+  positional arguments come after `--`: `releaseName: --post-renderer=sh`
+  would otherwise make helm pipe the chart into a shell.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitward.model import HelmSource
+from gitward.model import HelmSource, names
 from gitward.render import pull
+from gitward.render.argv import checked
 from gitward.render.documents import read_documents
 from gitward.render.job import Job
 from gitward.render.problems import Problem, ValidationFailed
@@ -57,6 +62,27 @@ class Release:
     namespace: str
     kube_version: str = ""
     api_versions: tuple[str, ...] = ()
+    # Where each value came from, for the message when one breaks its rule.
+    name_field: str = "helm.releaseName"
+    namespace_field: str = "helm.namespace"
+    kube_version_field: str = "helm.kubeVersion"
+
+    def flags(self) -> list[str]:
+        """helm template's release flags, each checked; `--flag=value` so a value is never a flag."""
+        checked(self.name, names.release_name, f"the release name ({self.name_field})")
+        args: list[str] = []
+        if self.namespace:
+            checked(self.namespace, names.namespace, f"the namespace ({self.namespace_field})")
+            args.append(f"--namespace={self.namespace}")
+        if self.kube_version:
+            checked(
+                self.kube_version, names.kube_version, f"the Kubernetes version ({self.kube_version_field})"
+            )
+            args.append(f"--kube-version={self.kube_version}")
+        for api in self.api_versions:
+            checked(api, names.api_version, "an API version (helm.apiVersions)")
+            args.append(f"--api-versions={api}")
+        return args
 
 
 def render_helm(
@@ -82,6 +108,7 @@ def render_helm(
     if problems:
         raise ValidationFailed(problems)
     set_args = _parameters(job, spec)
+    release_args = release.flags()
 
     chart_dir = chart
     if builds:
@@ -89,9 +116,10 @@ def render_helm(
         job.paths[str(work)] = ""
         for folder, remote in builds:
             copy = work / folder.relative_to(root)
-            args = ["dependency", "build", str(copy)]
+            args = ["dependency", "build"]
             if not remote:
                 args.append("--skip-refresh")  # file:// only: nothing to download
+            args += ["--", str(copy)]
             completed = job.run(
                 "helm",
                 args,
@@ -103,16 +131,10 @@ def render_helm(
                 raise job.failed(completed, shown(folder / "Chart.yaml", root), "helm dependency build")
         chart_dir = work / chart.relative_to(root)
 
-    args = ["template", release.name, str(chart_dir)]
-    if release.namespace:
-        args += ["--namespace", release.namespace]
-    if release.kube_version:
-        args += ["--kube-version", release.kube_version]
-    for api in release.api_versions:
-        args += ["--api-versions", api]
+    args = ["template", *release_args]
     if not spec.skip_crds:
         args.append("--include-crds")
-    args += value_args + set_args
+    args += [*value_args, *set_args, "--", release.name, str(chart_dir)]
     completed = job.run("helm", args, cwd=job.scratch, where=where, what="helm template")
     if completed.returncode != 0:
         raise _template_failure(job, completed, chart, root, where)
@@ -170,6 +192,11 @@ def _dependency_builds(
             continue
         name = dependency["name"]
         repository = str(dependency.get("repository") or "")
+        why = names.chart_name(name, path=False)
+        if why is not None:
+            # The name becomes a path under charts/ (and helm's): it must not climb out of it.
+            problems.append(Problem(where, 0, 0, f"dependencies[{i}].name {name!r}: {why}"))
+            continue
         if _vendored(chart / "charts", name):
             continue
         missing = True
@@ -236,7 +263,7 @@ def _value_files(
                     )
                 )
             else:
-                args += ["--values", entry]
+                args.append(f"--values={entry}")
             continue
         if entry.startswith("$"):
             name, _, rest = entry[1:].partition("/")
@@ -265,7 +292,7 @@ def _value_files(
         documents = read_file_documents(target, label, job.limits, problems)
         for document in documents or []:
             _collect_secrets(document.value, job.secrets)
-        args += ["--values", str(target)]
+        args.append(f"--values={target}")
     return args
 
 
@@ -276,7 +303,7 @@ def _inline_values(job: Job, spec: HelmSource, problems: list[Problem]) -> list[
         path.write_text(json.dumps(spec.values_object))
         _collect_secrets(spec.values_object, job.secrets)
         job.paths[str(path)] = "spec helm.valuesObject"
-        return ["--values", str(path)]
+        return [f"--values={path}"]
     if spec.values.strip():
         documents, found = read_documents(spec.values, "spec helm.values", limits=job.limits)
         if found:
@@ -291,17 +318,20 @@ def _inline_values(job: Job, spec: HelmSource, problems: list[Problem]) -> list[
         path = job.scratch / "values.yaml"
         path.write_text(spec.values)
         job.paths[str(path)] = "spec helm.values"
-        return ["--values", str(path)]
+        return [f"--values={path}"]
     return []
 
 
 def _parameters(job: Job, spec: HelmSource) -> list[str]:
     args: list[str] = []
-    for parameter in spec.parameters:
+    for i, parameter in enumerate(spec.parameters):
+        field = f"helm.parameters[{i}]"
+        checked(parameter.name, names.parameter_name, f"{field}.name")
+        checked(parameter.value, names.argument, f"{field}.value", show=False)
         if secretish(parameter.name.rsplit(".", 1)[-1]):
             job.secrets.add(parameter.value)
         flag = "--set-string" if parameter.force_string else "--set"
-        args += [flag, f"{parameter.name}={_escape_commas(parameter.value)}"]
+        args.append(f"{flag}={parameter.name}={_escape_commas(parameter.value)}")
     return args
 
 

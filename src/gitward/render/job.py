@@ -49,10 +49,25 @@ class Job:
             )
         return str(path)
 
-    def run(self, tool: str, args: Sequence[str], *, cwd: Path, where: str, what: str) -> Completed:
+    def run(
+        self,
+        tool: str,
+        args: Sequence[str],
+        *,
+        cwd: Path,
+        where: str,
+        what: str,
+        network: bool | None = None,
+    ) -> Completed:
         """Run `tool args`; a timeout or runaway output becomes a problem at `where` naming `what`
-        (e.g. "kustomize build"). A non-zero exit is returned for the caller to explain."""
-        env = sandbox_env(self.scratch, network=self.network, helm=tool == "helm")
+        (e.g. "kustomize build"). A non-zero exit is returned for the caller to explain.
+
+        `network` overrides the render's setting for one run: fetching the chart a source names
+        (`helm pull`) is the source's own download, like a git fetch, not the render reaching out."""
+        online = self.network if network is None else network
+        if any("\x00" in arg for arg in args):  # no command line can carry it; never a traceback
+            raise ValidationFailed([Problem(where, 0, 0, f"{what}: an argument holds a NUL character")])
+        env = sandbox_env(self.scratch, network=online, helm=tool == "helm")
         try:
             if time.monotonic() >= self.deadline:  # an earlier step used up the time
                 raise ToolTimedOut(self.timeout)
@@ -63,6 +78,7 @@ class Job:
                 env=env,
                 deadline=self.deadline,
                 max_output=self.max_output,
+                isolate=not online,
             )
         except ToolTimedOut:
             raise ValidationFailed(

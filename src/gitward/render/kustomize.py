@@ -21,6 +21,11 @@ replaces the folder's own namePrefix where an overlay would stack a second
 one, `edit set image nginx:1.2` rewrites the folder's existing `nginx` entry
 where an overlay would miss the renamed image, and patch paths and
 components would need rewriting relative to the overlay.
+
+Spec values go on `kustomize edit`'s command line after `--`, so none is
+ever read as a flag; a kustomization file that is a symlink leaving the
+repository (say, into another repository's checkout in the cache) is refused
+like any other entry that leaves it.
 """
 
 from __future__ import annotations
@@ -117,6 +122,10 @@ class Inspector:
             self._problem(where, f"{shown(folder, self.root)} has no kustomization.yaml")
             return
         file = shown(kfile, self.root)
+        _target, why = resolve_within(self.root, folder, kfile.name)
+        if why:  # kustomize would read it through the link: another repository's file, or the host's
+            self._problem((file, 0, 0), f"{kfile.name}: {why}")
+            return
         documents = read_file_documents(kfile, file, self.limits, self.problems)
         if documents is None:
             return
@@ -322,7 +331,7 @@ def render_kustomize(
         replace_file(folder / kfile.name, kfile.read_text())
         _apply_options(job, folder, folder / kfile.name, spec, where)
     completed = job.run(
-        "kustomize", ["build", str(folder)], cwd=job.scratch, where=where, what="kustomize build"
+        "kustomize", ["build", "--", str(folder)], cwd=job.scratch, where=where, what="kustomize build"
     )
     if completed.returncode != 0:
         raise job.failed(completed, where, "kustomize build")
@@ -344,9 +353,10 @@ def _apply_options(job: Job, folder: Path, kfile: Path, spec: KustomizeSource, w
     if spec.name_suffix:
         edits.append(("nameSuffix", ["set", "namesuffix", "--", spec.name_suffix]))
     if spec.images:
-        edits.append(("images", ["set", "image", *spec.images]))
+        edits.append(("images", ["set", "image", "--", *spec.images]))
     if spec.replicas:
-        edits.append(("replicas", ["set", "replicas", *(f"{r.name}={r.count}" for r in spec.replicas)]))
+        counts = (f"{r.name}={r.count}" for r in spec.replicas)
+        edits.append(("replicas", ["set", "replicas", "--", *counts]))
     if spec.common_labels:
         flags = [
             flag
@@ -358,11 +368,11 @@ def _apply_options(job: Job, folder: Path, kfile: Path, spec: KustomizeSource, w
             if on
         ]
         pairs = (f"{k}:{v}" for k, v in spec.common_labels.items())
-        edits.append(("commonLabels", ["add", "label", *flags, *pairs]))
+        edits.append(("commonLabels", ["add", "label", *flags, "--", *pairs]))
     if spec.common_annotations:
         pairs = (f"{k}:{v}" for k, v in spec.common_annotations.items())
         force = ["--force"] if spec.force_common_annotations else []
-        edits.append(("commonAnnotations", ["add", "annotation", *force, *pairs]))
+        edits.append(("commonAnnotations", ["add", "annotation", *force, "--", *pairs]))
     if spec.namespace:
         edits.append(("namespace", ["set", "namespace", "--", spec.namespace]))
     for field, args in edits:
@@ -370,7 +380,7 @@ def _apply_options(job: Job, folder: Path, kfile: Path, spec: KustomizeSource, w
     if spec.patches:
         _add_patches(kfile, spec)
     if spec.components:
-        _edit(job, folder, "components", ["add", "component", *spec.components], where)
+        _edit(job, folder, "components", ["add", "component", "--", *spec.components], where)
 
 
 def _edit(job: Job, folder: Path, field: str, args: list[str], where: str) -> None:

@@ -9,6 +9,11 @@ Credentials never reach helm's command line (any local user can read it):
   as flags.
 Both files are 0600 in the render's scratch folder, deleted with it, and the
 password is redacted from every message.
+
+The chart name and version are checked before anything uses them (they name
+folders of the chart cache and go on helm's command line, after `--`), and
+helm pulls with the network: the chart is the source itself, as a Git
+repository is, while `helm template` then runs without it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitward.model import names
+from gitward.render.argv import checked, positional
 from gitward.render.charts import chart_folder, store_chart
 from gitward.render.job import Job
 from gitward.render.tools import Completed, RenderError, helm_config_home
@@ -57,42 +64,52 @@ def pull_chart(
     An exact version already pulled costs nothing; otherwise helm pulls it
     (resolving a version range against the repository's index or tags).
     """
+    access = access or ChartAccess()
+    oci = is_oci(repo_url, access)
+    checked(chart, lambda c: names.chart_name(c, path=oci), "source.chart")
+    checked(version, names.revision, "source.targetRevision")
+    if "/" in chart:
+        # An OCI chart named by a path: the same chart as the last part under a longer repository URL,
+        # so every cache folder is named by one checked part.
+        prefix, _, chart = chart.rpartition("/")
+        repo_url = f"{repo_url.rstrip('/')}/{prefix}"
     if exact_version(version):
         cached = chart_folder(charts, repo_url, chart, version.lstrip("v"))
         if cached is not None:
             return cached
-    access = access or ChartAccess()
     if access.password:
         job.secrets.add(access.password)
         job.secrets.add(base64.b64encode(f"{access.username}:{access.password}".encode()).decode())
     into = job.scratch / "pull"
     into.mkdir()
     where = f"{repo_url} {chart}"
-    if is_oci(repo_url, access):
+    flags = ["--untar", f"--untardir={into}"]
+    if version and version != "HEAD":
+        flags.append(f"--version={version}")
+    if oci:
         reference = f"oci://{repo_url.removeprefix('oci://').strip('/')}/{chart}"
         if access.username or access.password:
             _write_private(_config_home(job) / "registry" / "config.json", _registry_config(repo_url, access))
-        args = ["pull", reference]
         if access.plain_http:
-            args.append("--plain-http")
+            flags.append("--plain-http")
     elif access.username or access.password:
         _write_private(_config_home(job) / "repositories.yaml", _repositories(repo_url, access))
         updated = job.run(
             "helm",
-            ["repo", "update", "--fail-on-repo-update-fail", _REPO_NAME],
+            ["repo", "update", "--fail-on-repo-update-fail", "--", _REPO_NAME],
             cwd=job.scratch,
             where=where,
             what="helm repo",
+            network=True,
         )
         if updated.returncode != 0:
             raise _failure(job, chart, version, repo_url, _update_failure(updated), access)
-        args = ["pull", f"{_REPO_NAME}/{chart}"]
+        reference = f"{_REPO_NAME}/{chart}"
     else:
-        args = ["pull", chart, "--repo", repo_url]
-    args += ["--untar", "--untardir", str(into)]
-    if version and version != "HEAD":
-        args += ["--version", version]
-    completed = job.run("helm", args, cwd=job.scratch, where=where, what="helm pull")
+        flags.append(f"--repo={repo_url}")
+        reference = chart
+    args = ["pull", *flags, "--", positional(reference, "source.chart")]
+    completed = job.run("helm", args, cwd=job.scratch, where=where, what="helm pull", network=True)
     if completed.returncode != 0:
         raise _failure(job, chart, version, repo_url, completed.stderr, access)
     return store_chart(charts, repo_url, chart, into)

@@ -340,6 +340,9 @@ def _release(source: ApplicationSource, app: AppContext) -> Release:
         namespace=helm.namespace or app.namespace,
         kube_version=helm.kube_version or app.kube_version,
         api_versions=api_versions,
+        name_field="helm.releaseName" if helm.release_name else "the app's name",
+        namespace_field="helm.namespace" if helm.namespace else "destination.namespace",
+        kube_version_field="helm.kubeVersion" if helm.kube_version else "the cluster's version",
     )
 
 

@@ -6,9 +6,10 @@ Every run:
 - gets a minimal environment: PATH, a private HOME/TMPDIR/XDG folders and
   private HELM_* homes, so a user's helm repositories, plugins, registry logins
   or kubeconfig never leak into a render;
-- without network permission, points every proxy variable at a closed
-  loopback port and forbids git every protocol (defence in depth: remote
-  references are refused before a tool runs);
+- without network permission, runs in a network namespace without a route
+  where the kernel allows it (see netns.py), and in any case points every
+  proxy variable at a closed loopback port and forbids git every protocol
+  (defence in depth: remote references are refused before a tool runs);
 - writes stdout and stderr to anonymous files, polled for size, so a template
   that prints gigabytes is stopped at `max_output` instead of filling memory.
 
@@ -30,6 +31,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from gitward.render.netns import runnable, without_network
 
 # Nothing listens on the discard port of loopback; a proxy there refuses every connection.
 _NO_PROXY = "http://127.0.0.1:9"
@@ -107,16 +110,24 @@ class ToolRunner:
         env: Mapping[str, str],
         deadline: float,
         max_output: int,
+        isolate: bool = False,
     ) -> Completed:
         """Run to completion before `deadline` (time.monotonic); raises ToolTimedOut, ToolOutputTooLarge,
-        RendererUnavailable. The process group is killed in every case once the run is over."""
+        RendererUnavailable. The process group is killed in every case once the run is over.
+
+        `isolate`: without network, in a network namespace of its own where the kernel allows one."""
+        command = list(argv)
+        if isolate:
+            if not runnable(command[0]):
+                raise RendererUnavailable(_unavailable(tool, command[0], "no such executable file"))
+            command = without_network(command)
         with self._slots:
             with self._count_lock:
                 self.launches[tool] = self.launches.get(tool, 0) + 1
             with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
                 try:
                     process = subprocess.Popen(
-                        list(argv),
+                        command,
                         cwd=cwd,
                         env=dict(env),
                         stdin=subprocess.DEVNULL,
@@ -126,8 +137,7 @@ class ToolRunner:
                     )
                 except OSError as problem:
                     raise RendererUnavailable(
-                        f"cannot run {tool} ({argv[0] or 'not found'}): {problem.strerror or problem}; "
-                        f"build it with `gitward local toolchain --build` or set GITWARD_TOOL_{tool.upper()}"
+                        _unavailable(tool, command[0], str(problem.strerror or problem))
                     ) from None
                 try:
                     _wait(process, out, deadline, max_output)
@@ -136,6 +146,13 @@ class ToolRunner:
                 out.seek(0)
                 err.seek(0)
                 return Completed(process.returncode, out.read(), err.read())
+
+
+def _unavailable(tool: str, path: str, why: str) -> str:
+    return (
+        f"cannot run {tool} ({path or 'not found'}): {why}; "
+        f"build it with `gitward local toolchain --build` or set GITWARD_TOOL_{tool.upper()}"
+    )
 
 
 def _wait(process: subprocess.Popen[bytes], out: object, deadline: float, max_output: int) -> None:

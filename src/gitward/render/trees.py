@@ -34,7 +34,11 @@ def shown(path: Path, root: Path) -> str:
 
 
 def resolve_within(root: Path, base: Path, relative: str) -> tuple[Path | None, str]:
-    """`base/relative` with symlinks resolved, if it exists inside `root`; else (None, why)."""
+    """`base/relative` with symlinks resolved, if it exists inside `root`; else (None, why).
+
+    `root` is resolved too: compared with a path that still holds a symlink or `..`, a target
+    outside it could pass as inside."""
+    root = root.resolve()
     candidate = base / relative
     try:
         target = candidate.resolve(strict=True)
@@ -54,6 +58,7 @@ def resolve_within(root: Path, base: Path, relative: str) -> tuple[Path | None, 
 def escaping_links(folder: Path, root: Path) -> list[Problem]:
     """Every symlink under `folder` that resolves outside `root` (or nowhere). Folders are not followed."""
     problems: list[Problem] = []
+    top = root.resolve()
     for here, dirs, files in os.walk(folder):
         for name in sorted(dirs + files):
             path = Path(here) / name
@@ -64,7 +69,7 @@ def escaping_links(folder: Path, root: Path) -> list[Problem]:
             except (OSError, RuntimeError):
                 problems.append(Problem(shown(path, root), 0, 0, "broken or looping symlink"))
                 continue
-            if not inside(target, root):
+            if not inside(target, top):
                 problems.append(Problem(shown(path, root), 0, 0, "symlink points outside the repository"))
     return problems
 
