@@ -138,7 +138,9 @@ def _app(root: Path, kind: str, files: int) -> ApplicationSource:
             }
         )
     (folder / "kustomization.yaml").unlink()
-    return ApplicationSource.from_dict({"repoURL": "https://git.example/bench", "path": kind, "directory": {"recurse": True}})
+    return ApplicationSource.from_dict(
+        {"repoURL": "https://git.example/bench", "path": kind, "directory": {"recurse": True}}
+    )
 
 
 def cold_and_warm(files: int, rounds: int) -> None:
