@@ -234,3 +234,11 @@ async def test_the_cache_refuses_local_urls_and_its_own_folders(
         await cache.resolve(f"file://{other}")
     with pytest.raises(RepositoryURLRefused, match="gitward's own cache"):
         await cache.resolve(str(other))
+
+
+def test_chart_repositories_are_matched_on_the_same_normal_form() -> None:
+    assert source_permitted(project("*"), "oci://registry.example/charts")
+    assert source_permitted(project("oci://registry.example/*"), "oci://Registry.example/charts")
+    assert not source_permitted(project("oci://registry.example/*"), "oci://registry.example/a/../b")
+    oci = RepoCredential("oci://registry.example/charts", Credentials(password="p"), False, "gitward/oci")
+    assert match([oci], "oci://registry.example/charts/") is oci

@@ -88,10 +88,11 @@ def normalise(url: str, *, allow_local: bool = False, chart: bool = False) -> st
 def match_key(url: str, *, chart: bool = False) -> str:
     """What matchers compare: the normal form, lower-case, without user-info, `.git` or a trailing `/`.
 
-    Local URLs are accepted here (whether they may be fetched is `normalise`'s
-    question): a key only ever names the repository.
+    Local URLs and every transport gitward knows (git's and charts') are
+    accepted here (whether they may be fetched is `normalise`'s question): a
+    key only ever names the repository. Ambiguous spellings are still refused.
     """
-    parts = _parse(url, allow_local=True, chart=chart)
+    parts = _parse(url, allow_local=True, chart=chart, keying=True)
     plain = _Parts(parts.scheme, "", parts.host, parts.port, parts.path, parts.scp)
     return _render(plain).lower().rstrip("/").removesuffix(".git").rstrip("/")
 
@@ -121,7 +122,7 @@ def pattern_key(pattern: str) -> str:
 
 def local_path(url: str) -> str | None:
     """The file-system path a file:// URL or a local path names (escapes decoded), else None."""
-    parts = _parse(url, allow_local=True, chart=False)
+    parts = _parse(url, allow_local=True, chart=False, keying=True)
     if parts.scheme not in ("file", "file-path"):
         return None
     return unquote(parts.path)
@@ -136,7 +137,7 @@ def under(url_key: str, prefix_key: str) -> bool:
 # --- parsing ------------------------------------------------------------------------------------
 
 
-def _parse(url: str, *, allow_local: bool, chart: bool) -> _Parts:
+def _parse(url: str, *, allow_local: bool, chart: bool, keying: bool = False) -> _Parts:
     if not isinstance(url, str):
         raise RepoURLError(f"expected a string, got {type(url).__name__}")
     if not url:
@@ -155,7 +156,7 @@ def _parse(url: str, *, allow_local: bool, chart: bool) -> _Parts:
         raise RepoURLError("contains a backslash")
     found = _SCHEME.match(url)
     if found:
-        return _parse_hierarchical(found.group(1).lower(), url[found.end() :], allow_local, chart)
+        return _parse_hierarchical(found.group(1).lower(), url[found.end() :], allow_local, chart, keying)
     head = url.split("/", 1)[0]
     if ":" in head and not chart:
         return _parse_scp(url)
@@ -179,9 +180,11 @@ def _allowed(chart: bool, allow_local: bool) -> str:
     return ", ".join(names) + ("" if chart else " (or scp-like user@host:path)")
 
 
-def _parse_hierarchical(scheme: str, rest: str, allow_local: bool, chart: bool) -> _Parts:
-    allowed = CHART_SCHEMES if chart else GIT_TRANSPORTS
-    if scheme == "file" and not chart:
+def _parse_hierarchical(scheme: str, rest: str, allow_local: bool, chart: bool, keying: bool) -> _Parts:
+    allowed: tuple[str, ...] = CHART_SCHEMES if chart else GIT_TRANSPORTS
+    if keying:
+        allowed = (*GIT_TRANSPORTS, *CHART_SCHEMES)
+    if scheme == "file" and (keying or not chart):
         if not allow_local:
             raise RepoURLError(
                 "the file transport is not allowed "
