@@ -16,7 +16,11 @@ never needs.
 
 from __future__ import annotations
 
+import re
+
 MASK = "********"
+# A URL inside free text (an error message, git's output): a scheme, then up to whitespace or a quote.
+_URL_IN_TEXT = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*(?:::[A-Za-z][A-Za-z0-9+.-]*)?://[^\s'"<>`]+""")
 _SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
 
 
@@ -32,6 +36,11 @@ def redact_url(url: str) -> str:
         tail = tail[0] + MASK
     address = _redact_userinfo(scheme, address) if sep else _redact_scp(address)
     return f"{scheme}{sep}{address}{tail}"
+
+
+def redact_text(text: str) -> str:
+    """`text` with every `scheme://...` URL in it redacted: for messages built by code that did not."""
+    return _URL_IN_TEXT.sub(lambda found: redact_url(found.group(0)), text)
 
 
 def _redact_userinfo(scheme: str, address: str) -> str:

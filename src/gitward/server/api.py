@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from gitward.controller.status import MERGE_PATCH
 from gitward.kube import KubeError
+from gitward.model.redact import redact_text
 from gitward.server import operations
 from gitward.server.auth import Principal
 from gitward.server.desired import DesiredError
@@ -89,8 +90,14 @@ async def _patch(state: ServerState, namespace: str, name: str, body: Mapping[st
 
 def _http(problem: KubeError) -> HTTPException:
     if problem.code in (404, 409, 422, 400):
-        return HTTPException(problem.code, problem.message)
-    return HTTPException(502, f"the cluster refused: {problem}")
+        return HTTPException(problem.code, redact_text(problem.message))
+    return HTTPException(502, redact_text(f"the cluster refused: {problem}"))
+
+
+def _unrenderable(problem: Exception) -> HTTPException:
+    """422 for a revision that cannot be rendered; a repoURL's credentials never reach the caller,
+    whichever layer built the message."""
+    return HTTPException(422, redact_text(str(problem)))
 
 
 @router.get("/applications")
@@ -150,7 +157,7 @@ async def manifests(request: Request, who: Caller, namespace: str, name: str) ->
     try:
         return await state.desired.manifests(app)
     except DesiredError as problem:
-        raise HTTPException(422, str(problem)) from None
+        raise _unrenderable(problem) from None
 
 
 @router.get("/applications/{namespace}/{name}/diff")
@@ -160,7 +167,7 @@ async def diff(request: Request, who: Caller, namespace: str, name: str) -> dict
     try:
         return await state.desired.diff(app)
     except DesiredError as problem:
-        raise HTTPException(422, str(problem)) from None
+        raise _unrenderable(problem) from None
     except KubeError as problem:
         raise _http(problem) from None
 

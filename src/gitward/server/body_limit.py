@@ -16,8 +16,9 @@ by chunk (uvicorn stops reading the socket until the app asks for more):
 - in time: a body must arrive within `deadline` seconds (408 otherwise), so
   a slow sender cannot hold its share of the budget for ever.
 
-A refused request is answered with `Connection: close`, so the server stops
-reading the rest of the upload instead of draining it.
+After a refusal the rest of an upload is read and dropped by uvicorn, not
+kept: closing the connection at once would make the kernel reset it, and
+the sender (a Git host among them) would never read why it was refused.
 """
 
 from __future__ import annotations
@@ -65,10 +66,7 @@ def _mib(size: int) -> str:
 
 
 def _refusal(status: int, detail: str, retry: bool = False) -> HTTPException:
-    headers = {"Connection": "close"}
-    if retry:
-        headers["Retry-After"] = "5"
-    return HTTPException(status, detail, headers=headers)
+    return HTTPException(status, detail, headers={"Retry-After": "5"} if retry else None)
 
 
 class BodyLimit:
