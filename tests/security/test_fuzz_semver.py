@@ -8,6 +8,7 @@ the text.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from hypothesis import HealthCheck, given, settings
@@ -94,10 +95,8 @@ ADVERSARIAL = [
 def test_adversarial_ranges_are_answered_in_bounded_time() -> None:
     for text in ADVERSARIAL:
         started = time.perf_counter()
-        try:
+        with contextlib.suppress(ConstraintError):
             Constraint.parse(text).matches(Version(1, 2, 3))
-        except ConstraintError:
-            pass
         _timed("the range", text, started)
         started = time.perf_counter()
         Version.parse(text)
