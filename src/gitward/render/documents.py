@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from gitward.render.expansion import Position, measure
 from gitward.render.problems import Problem
@@ -34,6 +34,9 @@ DEFAULT_MAX_EXPANDED_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 200
 
 _MERGE = "tag:yaml.org,2002:merge"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_STR = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,23 @@ class Loader(yaml.CSafeLoader):
             return super().construct_document(node)
         finally:
             self._own_pairs.clear()
+
+    def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+        tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        # YAML 1.1's base 60 numbers (`1:20` is 80): Kubernetes reads them as strings, and
+        # converting a long one takes time quadratic in its length.
+        if tag in (_INT, _FLOAT) and ":" in value:
+            return _STR
+        return tag
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, LookupError, ArithmeticError):
+            # PyYAML's constructors raise bare errors for text their tag cannot hold
+            # (`!!int x`, `!!bool maybe`, an integer of 5,000 digits): a problem at the node.
+            kind = node.tag.rpartition(":")[2] if node.tag.startswith("tag:yaml.org,2002:") else "tagged"
+            raise _Refused(f"malformed YAML: not a valid {kind} value", node.start_mark) from None
 
     def flatten_mapping(self, node: MappingNode) -> None:
         self._own_pairs.setdefault(id(node), sum(1 for key, _ in node.value if key.tag != _MERGE))
@@ -124,8 +144,24 @@ def _as_text(loader: Loader, node: Node) -> object:
     return loader.construct_yaml_str(node)
 
 
+def _number(loader: Loader, node: ScalarNode) -> object:
+    if ":" in node.value:  # an explicit `!!int 1:20`: base 60 is not read (see Loader.resolve)
+        raise ValueError("base 60")
+    if node.tag == _INT:
+        return loader.construct_yaml_int(node)
+    return loader.construct_yaml_float(node)
+
+
+def _set_as_mapping(loader: Loader, node: Node) -> object:
+    # A Python set cannot become JSON; Kubernetes reads `!!set {a, b}` as the mapping {a: null, b: null}.
+    return loader.construct_mapping(node)
+
+
 Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
 Loader.add_constructor("tag:yaml.org,2002:binary", _as_text)
+Loader.add_constructor("tag:yaml.org,2002:set", _set_as_mapping)
+Loader.add_constructor(_INT, _number)
+Loader.add_constructor(_FLOAT, _number)
 
 
 def _as_json_key(key: object) -> object:
