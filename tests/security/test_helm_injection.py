@@ -31,7 +31,7 @@ from gitward.render import AppContext, Renderer, RenderSettings, SourceTree, Too
 from gitward.server.auth import Role, create_token
 from tests.e2e.support import app_status, condition, until
 from tests.helpers import Cluster
-from tests.render.conftest import helm_bin, kustomize_bin, tools  # noqa: F401
+from tests.render.conftest import helm_bin, kustomize_bin, tools, write  # noqa: F401
 from tests.security.conftest import Bystander
 from tests.server.conftest import Serve, client, serve  # noqa: F401
 from tests.source.servers import Upstream
@@ -50,19 +50,11 @@ def evil_chart(canary: Path) -> dict[str, str]:
     }
 
 
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
 def test_the_payload_is_live_helm_itself_would_run_it(helm_bin: str, tmp_path: Path) -> None:  # noqa: F811
     """The control: with the old command line (no `--`, the name unchecked) helm does run the shell."""
     touched = tmp_path / "control" / "touched"
     touched.parent.mkdir()
-    chart = write_tree(tmp_path / "repo", evil_chart(touched)) / "chart"
+    chart = write(tmp_path / "repo", evil_chart(touched)) / "chart"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HELM_NO_PLUGINS": "1"}
     subprocess.run([helm_bin, "template", FLAG, str(chart)], env=env, capture_output=True, check=False)
     assert touched.exists(), "helm no longer honours --post-renderer=sh; this test proves nothing"
@@ -153,7 +145,7 @@ def test_a_flag_that_never_went_through_the_model_is_refused_by_the_renderer(
     app: AppContext,
     field: str,
 ) -> None:
-    root = write_tree(tmp_path / "repo", evil_chart(canary))
+    root = write(tmp_path / "repo", evil_chart(canary))
     renderer = _renderer(tools, tmp_path)
     tree = None if source.chart else SourceTree(root, SHA)
     with pytest.raises(ValidationFailed) as failure:
@@ -171,7 +163,7 @@ def test_values_beginning_with_a_dash_reach_helm_as_values_never_as_flags(
     """Where a dash is legitimate (a parameter's value), `--set=name=value` keeps it a value."""
     files = evil_chart(canary)
     files["chart/templates/cm.yaml"] += "  flag: {{ .Values.flag | quote }}\n"
-    root = write_tree(tmp_path / "repo", files)
+    root = write(tmp_path / "repo", files)
     source = ApplicationSource.from_dict(
         {
             "repoURL": "https://git.example/a.git",
