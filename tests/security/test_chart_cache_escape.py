@@ -14,15 +14,20 @@ of another repository:
   refuses it before any process starts, and shows nothing of the other chart;
 - the cache's own functions refuse a traversing name or version, and a
   repository folder that is a symlink to another repository's;
-- a chart or kustomization from Git that links into the cache is refused.
+- a chart or kustomization from Git that links into the cache is refused;
+- end to end, links pushed to a tenant's repository reach no other
+  repository's checkout in the controller's cache, while the bystander heals.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gitward.controller.run import Controller
 from gitward.model import ApplicationSource, SpecError
 from gitward.render import (
     AppContext,
@@ -34,7 +39,11 @@ from gitward.render import (
     ValidationFailed,
 )
 from gitward.render.charts import _key, chart_folder, store_chart
+from tests.e2e.support import app_status, condition, live, until
+from tests.helpers import Cluster
 from tests.render.conftest import helm_bin, helm_repo, http_folder, kustomize_bin, tools  # noqa: F401
+from tests.security.conftest import Bystander
+from tests.source.servers import Upstream
 
 ATTACKER = "https://attacker.example/charts"
 SHA = "a" * 40
@@ -186,3 +195,69 @@ def test_a_kustomization_file_linked_to_another_repositorys_checkout_is_refused(
     assert "kustomization.yaml: leaves the repository" in message, message
     assert "team-b-secret" not in message
     assert cache.renderer.runner.total == started
+
+
+# End to end, as a tenant: links pushed to the attacker's own repository, Applications in the cluster. ----
+
+
+def _evil_app(namespace: str, name: str, source: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "gitward.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": f"{namespace}-evil"},
+            "source": {"targetRevision": "main", **source},
+            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+        },
+    }
+
+
+@pytest.mark.cluster
+async def test_links_in_a_tenants_repository_reach_no_other_repository_in_the_controllers_cache(
+    cluster: Cluster,
+    namespace: str,
+    controller: Controller,
+    repo: tuple[str, Upstream],
+    bystander: Bystander,
+    tmp_path: Path,
+) -> None:
+    url, upstream = repo
+    # The bystander's checkout in the controller's Git cache: what the attacker aims at.
+    checkouts = [p for p in (tmp_path / "git" / "trees").glob("*/*") if (p / "deploy").is_dir()]
+    assert len(checkouts) == 1, checkouts
+    target = checkouts[0] / "deploy"
+    # The attacker's own repository, served beside the bystander's: links, and a chart around them.
+    evil = Upstream(upstream.path.parent / "evil")
+    evil_url = f"{url.rsplit('/', 1)[0]}/evil"
+    (evil.path / "chart" / "templates").parent.mkdir(parents=True)
+    (evil.path / "chart" / "templates").symlink_to(target)
+    (evil.path / "steal").symlink_to(target)
+    (evil.path / "x-0.1.0").symlink_to("../..")
+    (evil.path / "x").symlink_to(target)
+    evil.commit({"chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n"})
+
+    apps = {
+        # The reported shape: a chart name that walks out of the chart cache into the checkout.
+        "evil-chart": (
+            {"repoURL": "https://charts.example/evil", "chart": "../../git/trees/k/s/x"},
+            "source.chart",
+        ),
+        # A Git folder and a chart folder that are links to another repository's checkout.
+        "evil-path": ({"repoURL": evil_url, "path": "steal"}, "path leaves the repository"),
+        "evil-helm": ({"repoURL": evil_url, "path": "chart"}, "symlink points outside the repository"),
+    }
+    for name, (source, _) in apps.items():
+        cluster.kubectl("apply", "-f", "-", stdin=json.dumps(_evil_app(namespace, name, source)))
+    for name, (_, expected) in apps.items():
+        kind = "InvalidSpecError" if name == "evil-chart" else "ComparisonError"
+        found = await until(
+            lambda name=name, kind=kind: condition(app_status(cluster, namespace, name), kind),
+            timeout=60,
+            what=f"{name} {kind}",
+        )
+        assert expected in found["message"], found
+    await bystander.heals()
+    # Nothing of the bystander's files was deployed for the attacker.
+    assert live(cluster, "deployment", "web", f"{namespace}-evil") is None
+    assert live(cluster, "configmap", "settings", f"{namespace}-evil") is None
