@@ -102,34 +102,50 @@ class BodyLimit:
             return
         ends = asyncio.get_running_loop().time() + self.deadline
         held = 0
-        complete = False
+        read = False
         refusal: HTTPException | None = None
         started = False
 
-        async def limited() -> Message:
-            nonlocal held, complete, refusal
-            if refusal is not None:
-                return {"type": "http.disconnect"}
-            if complete:
-                return await receive()  # the body is in: only a disconnect can come (a stream waits for it)
+        async def whole() -> Message:
+            """The whole body, read on the app's first call; a disconnect if it is refused.
+
+            The chunks live here only: a refused body is dropped at once, not
+            kept alive by the app's exception (whose traceback holds the frames
+            that would otherwise have gathered it) until the cyclic GC runs.
+            """
+            nonlocal held, read, refusal
+            if read:
+                # The body was handed over: only a disconnect can come (a stream waits for it).
+                return {"type": "http.disconnect"} if refusal is not None else await receive()
+            read = True
+            chunks: list[bytes] = []
+            more = True
             try:
                 async with asyncio.timeout_at(ends):
-                    message = await receive()
+                    while more:
+                        message = await receive()
+                        if message["type"] != "http.request":
+                            return message  # the client went away
+                        chunk = message.get("body", b"")
+                        more = bool(message.get("more_body", False))
+                        if held + len(chunk) > limit:
+                            refusal = _refusal(413, f"request body over {_mib(limit)}")
+                        elif not self.budget.take(len(chunk)):
+                            refusal = _refusal(
+                                503, "the server is reading too many request bodies at once", True
+                            )
+                        if refusal is not None:
+                            chunks.clear()
+                            return {"type": "http.disconnect"}
+                        held += len(chunk)
+                        chunks.append(chunk)
             except TimeoutError:
+                chunks.clear()
                 refusal = _refusal(408, f"request body not received within {self.deadline:g}s")
                 return {"type": "http.disconnect"}
-            if message["type"] != "http.request":
-                return message
-            size = len(message.get("body", b""))
-            if held + size > limit:
-                refusal = _refusal(413, f"request body over {_mib(limit)}")
-            elif not self.budget.take(size):
-                refusal = _refusal(503, "the server is reading too many request bodies at once", retry=True)
-            if refusal is not None:
-                return {"type": "http.disconnect"}
-            held += size
-            complete = not message.get("more_body", False)
-            return message
+            body = b"".join(chunks)
+            chunks.clear()
+            return {"type": "http.request", "body": body, "more_body": False}
 
         async def watched(message: Message) -> None:
             nonlocal started
@@ -139,7 +155,7 @@ class BodyLimit:
             await send(message)
 
         try:
-            await self.app(scope, limited, watched)
+            await self.app(scope, whole, watched)
         except Exception:
             if refusal is None or started:
                 raise  # the app failed on its own account
