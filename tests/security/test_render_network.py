@@ -176,7 +176,7 @@ def test_without_a_namespace_the_proxy_variables_alone_let_kustomize_reach_loopb
 def test_where_no_namespace_can_be_made_tools_still_run_and_a_warning_says_so_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    netns.isolation.cache_clear()
+    netns.forget()
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "unshare" else sys.executable)
     try:
         with capture_logs() as logs:
@@ -184,7 +184,7 @@ def test_where_no_namespace_can_be_made_tools_still_run_and_a_warning_says_so_on
             assert netns.isolation() is None
             code, out = _run(tmp_path, [sys.executable, "-c", "print('ran')"], isolate=True)
     finally:
-        netns.isolation.cache_clear()
+        netns.forget()
     assert code == 0 and out.strip() == "ran"
     warnings = [entry for entry in logs if entry["event"] == "render.network_namespace_unavailable"]
     assert len(warnings) == 1, logs

@@ -20,10 +20,10 @@ tool itself: its process group, timeout and exit status work as before.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Sequence
 
 import structlog
@@ -33,11 +33,29 @@ log = structlog.get_logger(__name__)
 # The ways to get a network namespace, most direct first.
 _VARIANTS: tuple[tuple[str, ...], ...] = (("--net",), ("--user", "--map-root-user", "--net"))
 _PROBE_TIMEOUT = 10.0
+# Renders start in worker threads: the first ones must not probe (and warn) side by side.
+_probing = threading.Lock()
+_probed = False
+_found: tuple[str, ...] | None = None
 
 
-@functools.cache
 def isolation() -> tuple[str, ...] | None:
     """The argv prefix that runs a command without network, or None where this kernel allows none."""
+    global _probed, _found
+    with _probing:
+        if not _probed:
+            _found, _probed = _probe(), True
+        return _found
+
+
+def forget() -> None:
+    """Probe again at the next render (for tests that change what the probe sees)."""
+    global _probed
+    with _probing:
+        _probed = False
+
+
+def _probe() -> tuple[str, ...] | None:
     unshare = shutil.which("unshare")
     true = shutil.which("true")
     if unshare is None or true is None:
