@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +47,12 @@ class ControllerProcess:
 
 @contextmanager
 def controller_process(
-    cluster: Cluster, namespace: str, folder: Path, *args: str
+    cluster: Cluster, namespace: str, folder: Path, *args: str, launcher: Sequence[str] = ()
 ) -> Iterator[ControllerProcess]:
-    """`gitward controller` for `namespace` with a 1 s poll, its cache and log in `folder`; killed at exit."""
+    """`gitward controller` for `namespace` with a 1 s poll, its cache and log in `folder`; killed at exit.
+
+    `launcher`: a command prefix it runs under (e.g. one that puts it in a memory cgroup).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "controller.log"
     port = free_port()
@@ -60,7 +63,7 @@ def controller_process(
         "PYTHONUNBUFFERED": "1",
         "NO_COLOR": "1",
     }
-    command = [sys.executable, "-m", "gitward", "controller", "--namespace", namespace]
+    command = [*launcher, sys.executable, "-m", "gitward", "controller", "--namespace", namespace]
     command += ["--kubeconfig", str(cluster.kubeconfig), "--poll", "1", *args]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
