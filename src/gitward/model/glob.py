@@ -26,13 +26,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import cast
+from typing import NamedTuple, cast
 
 MAX_PATTERN = 1024
 MAX_ALTERNATIVES = 256
 MAX_DEPTH = 8
-# Per compiled pattern: how many (state set, character) steps are remembered.
-_MAX_REMEMBERED = 4096
+# Per compiled pattern: how many (state set, character) steps are remembered (compiled patterns
+# are cached too, so this bounds the memory a tenant's patterns and file names can pin).
+_MAX_REMEMBERED = 256
 
 # Node kinds of the automaton.
 _END, _CHAR, _ANY, _CLASS, _LOOP, _SPLIT = range(6)
@@ -56,14 +57,21 @@ class _Class:
         return inside != self.negated
 
 
+class _Node(NamedTuple):
+    kind: int
+    out: tuple[int, ...] = ()  # the next node; for _SPLIT, every alternative
+    char: str = ""  # _CHAR
+    members: _Class | None = None  # _CLASS
+    bounded: bool = False  # _LOOP: stops at the separator
+
+
 @dataclass(eq=False)
 class Glob:
     """A compiled pattern; `match` is safe for any text, in time linear in its length."""
 
     pattern: str
     separator: str
-    # nodes[i] = (kind, argument, next): `next` is a tuple of targets for _SPLIT.
-    _nodes: tuple[tuple[int, object, object], ...]
+    _nodes: tuple[_Node, ...]
     _start: frozenset[int]
     _steps: dict[tuple[frozenset[int], str], frozenset[int]] = field(default_factory=dict, repr=False)
 
@@ -86,22 +94,23 @@ class Glob:
         crossing = ch == self.separator
         reached: list[int] = []
         for index in states:
-            kind, arg, nxt = nodes[index]
-            if kind == _CHAR:
-                if arg == ch:
-                    reached.append(nxt)  # type: ignore[arg-type]
+            node = nodes[index]
+            kind = node.kind
+            if kind == _LOOP:
+                if not (crossing and node.bounded):
+                    reached.append(index)
+            elif kind == _CHAR:
+                if node.char == ch:
+                    reached.extend(node.out)
             elif kind == _ANY:
                 if not crossing:
-                    reached.append(nxt)  # type: ignore[arg-type]
-            elif kind == _CLASS:
-                if not crossing and arg.has(ch):  # type: ignore[attr-defined]
-                    reached.append(nxt)  # type: ignore[arg-type]
-            elif kind == _LOOP and not (crossing and arg):
-                reached.append(index)
+                    reached.extend(node.out)
+            elif kind == _CLASS and not crossing and node.members is not None and node.members.has(ch):
+                reached.extend(node.out)
         return _closure(nodes, reached)
 
 
-def _closure(nodes: tuple[tuple[int, object, object], ...], seeds: list[int]) -> frozenset[int]:
+def _closure(nodes: tuple[_Node, ...], seeds: list[int]) -> frozenset[int]:
     """The nodes reachable from `seeds` without reading a character."""
     seen: set[int] = set()
     todo = list(seeds)
@@ -110,11 +119,9 @@ def _closure(nodes: tuple[tuple[int, object, object], ...], seeds: list[int]) ->
         if index in seen:
             continue
         seen.add(index)
-        kind, _arg, nxt = nodes[index]
-        if kind == _SPLIT:
-            todo.extend(nxt)  # type: ignore[arg-type]
-        elif kind == _LOOP:
-            todo.append(nxt)  # type: ignore[arg-type]
+        node = nodes[index]
+        if node.kind in (_SPLIT, _LOOP):
+            todo.extend(node.out)
     return frozenset(seen)
 
 
@@ -125,7 +132,7 @@ def compile_glob(pattern: str, *, separator: str = "/", zero_dirs: bool = False)
         raise GlobError(f"pattern is longer than {MAX_PATTERN} characters")
     parser = _Parser(pattern, zero_dirs=zero_dirs and bool(separator), separator=separator)
     items = parser.sequence(top=True)
-    nodes: list[tuple[int, object, object]] = [(_END, None, None)]
+    nodes: list[_Node] = [_Node(_END)]
     entry = _build(items, 0, nodes, bool(separator))
     return Glob(pattern, separator, tuple(nodes), _closure(tuple(nodes), [entry]))
 
@@ -135,32 +142,31 @@ def check_glob(pattern: str, *, separator: str = "/", zero_dirs: bool = False) -
     compile_glob(pattern, separator=separator, zero_dirs=zero_dirs)
 
 
-def _build(items: list[_Item], nxt: int, nodes: list[tuple[int, object, object]], bounded: bool) -> int:
+def _build(items: list[_Item], nxt: int, nodes: list[_Node], bounded: bool) -> int:
     """Add the nodes of `items` (back to front, each pointing at what follows); return the entry node."""
 
-    def add(kind: int, arg: object, out: object) -> int:
-        nodes.append((kind, arg, out))
+    def add(node: _Node) -> int:
+        nodes.append(node)
         return len(nodes) - 1
 
     for item in reversed(items):
         what = item[0]
         if what == "char":
-            nxt = add(_CHAR, item[1], nxt)
+            nxt = add(_Node(_CHAR, (nxt,), char=cast("str", item[1])))
         elif what == "any":
-            nxt = add(_ANY, None, nxt)
+            nxt = add(_Node(_ANY, (nxt,)))
         elif what == "class":
-            nxt = add(_CLASS, item[1], nxt)
+            nxt = add(_Node(_CLASS, (nxt,), members=cast("_Class", item[1])))
         elif what == "star":
-            nxt = add(_LOOP, bounded, nxt)  # stops at the separator, if there is one
+            nxt = add(_Node(_LOOP, (nxt,), bounded=bounded))  # stops at the separator, if there is one
         elif what == "dstar":
-            nxt = add(_LOOP, False, nxt)
+            nxt = add(_Node(_LOOP, (nxt,)))
         elif what == "dirs":  # `**/`: any folders, or none
-            slash = add(_CHAR, "/", nxt)
-            loop = add(_LOOP, False, slash)
-            nxt = add(_SPLIT, None, (loop, nxt))
+            slash = add(_Node(_CHAR, (nxt,), char="/"))
+            nxt = add(_Node(_SPLIT, (add(_Node(_LOOP, (slash,))), nxt)))
         else:  # "alt"
             options = cast("list[list[_Item]]", item[1])
-            nxt = add(_SPLIT, None, tuple(_build(option, nxt, nodes, bounded) for option in options))
+            nxt = add(_Node(_SPLIT, tuple(_build(option, nxt, nodes, bounded) for option in options)))
     return nxt
 
 
