@@ -78,7 +78,10 @@ class _Worker:
         assert stdin is not None  # noqa: S101  # created with PIPE
         if not self.ready:
             # The worker says so once it is up: its start-up is not charged to the first expression.
-            self._frame(time.monotonic() + _STARTUP, 16)
+            try:
+                self._frame(time.monotonic() + _STARTUP, 16)
+            except JqTimeout:
+                raise JqStopped("the jq worker did not start") from None
             self.ready = True
         deadline = time.monotonic() + seconds
         encoded = expression.encode()
@@ -177,7 +180,10 @@ class JqRunner:
         if worker is None or worker.process.poll() is not None:
             if worker is not None:
                 self._drop(worker)
-            worker = _Worker(self.memory)
+            try:
+                worker = _Worker(self.memory)
+            except OSError as problem:
+                raise JqStopped(f"could not start a jq worker: {problem.strerror}") from None
             self._local.worker = worker
             with self._lock:
                 self._workers.add(worker)
