@@ -180,6 +180,25 @@ def test_a_chart_from_git_linking_into_the_chart_cache_is_refused(cache: Cache) 
         assert "outside the repository" in message or "leaves the repository" in message, message
 
 
+def test_a_link_out_behind_a_link_to_a_folder_inside_the_repository_is_found(cache: Cache) -> None:
+    """helm follows `templates -> ../stuff`; a link out inside `stuff` is as much the chart's."""
+    tree = cache.attacker_checkout(
+        {"chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 1.0.0\n"},
+        {
+            "chart/templates": "../stuff",
+            "stuff/cm.yaml": str(cache.victim_chart / "templates" / "cm.yaml"),
+            "stuff/loop": "..",  # a loop back up is walked once, not forever
+        },
+    )
+    started = cache.renderer.runner.total
+    with pytest.raises(ValidationFailed) as failure:
+        cache.renderer.render(ApplicationSource(ATTACKER, "chart"), SourceTree(tree, SHA), APP)
+    assert [str(p) for p in failure.value.problems] == [
+        "chart/templates/cm.yaml: symlink points outside the repository"
+    ]
+    assert cache.renderer.runner.total == started
+
+
 def test_a_kustomization_file_linked_to_another_repositorys_checkout_is_refused(cache: Cache) -> None:
     # Team B's checkout in the same cache, with a generated Secret in its kustomization.
     other = cache.trees / "git.example_team-b-fedcba9876543210" / ("b" * 40)

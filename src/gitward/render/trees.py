@@ -56,21 +56,36 @@ def resolve_within(root: Path, base: Path, relative: str) -> tuple[Path | None, 
 
 
 def escaping_links(folder: Path, root: Path) -> list[Problem]:
-    """Every symlink under `folder` that resolves outside `root` (or nowhere). Folders are not followed."""
+    """Every symlink under `folder` that resolves outside `root` (or nowhere).
+
+    A link to a folder inside `root` is followed (helm reads through it), so a link out that sits
+    in a folder reached that way is found too; each real folder is walked once, so loops end."""
     problems: list[Problem] = []
     top = root.resolve()
-    for here, dirs, files in os.walk(folder):
-        for name in sorted(dirs + files):
-            path = Path(here) / name
-            if not path.is_symlink():
-                continue
-            try:
-                target = path.resolve(strict=True)
-            except (OSError, RuntimeError):
-                problems.append(Problem(shown(path, root), 0, 0, "broken or looping symlink"))
-                continue
-            if not inside(target, top):
-                problems.append(Problem(shown(path, root), 0, 0, "symlink points outside the repository"))
+    walked: set[Path] = set()
+    seen: set[Path] = set()  # each link once, however many ways lead to it
+    pending = [folder]
+    while pending:
+        start = pending.pop()
+        real = start.resolve()
+        if real in walked:
+            continue
+        walked.add(real)
+        for here, dirs, files in os.walk(start):
+            for name in sorted(dirs + files):
+                path = Path(here) / name
+                if not path.is_symlink() or Path(here).resolve() / name in seen:
+                    continue
+                seen.add(Path(here).resolve() / name)
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    problems.append(Problem(shown(path, root), 0, 0, "broken or looping symlink"))
+                    continue
+                if not inside(target, top):
+                    problems.append(Problem(shown(path, root), 0, 0, "symlink points outside the repository"))
+                elif target.is_dir():
+                    pending.append(path)
     return problems
 
 
