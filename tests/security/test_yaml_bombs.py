@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from gitward.controller.run import Controller
-from gitward.render import render_directory
+from gitward.model import ApplicationSource
+from gitward.render import AppContext, Renderer, RenderSettings, SourceTree, Tools, render_directory
 from gitward.render.documents import Limits, read_documents
 from gitward.render.problems import Problem, ValidationFailed
 from gitward.render.validate import objects_from_output
@@ -116,6 +117,29 @@ def test_documents_add_up_each_under_the_limit_together_over_it() -> None:
         # The second document (lines 4-5) is the one that goes over.
         "f.yaml:5:393: YAML aliases expand to more than 200,000 bytes (an alias bomb?)"
     ]
+
+
+def test_files_each_under_the_limits_add_up_against_the_render_budget(tmp_path: Path) -> None:
+    # 30 MiB once expanded each, just under the per-file limit: a hundred of them would be 3 GB.
+    one = laughs(1024, [100, 300]).replace("name: laughs", "name: laughs-{i}")
+    for i in range(100):
+        (tmp_path / f"bomb-{i:03}.yaml").write_text(one.replace("{i}", str(i)))
+    renderer = Renderer(Tools(), RenderSettings())
+    source = ApplicationSource.from_dict({"repoURL": "https://git.example/shop.git", "path": "."})
+    with pytest.raises(ValidationFailed) as refused:
+        renderer.render(source, SourceTree(tmp_path, "a" * 40), AppContext("shop", "shop"))
+    problems = [str(p) for p in refused.value.problems]
+    # The third file takes the render past 64 MiB; the rest are refused unread.
+    assert (
+        problems[0]
+        == "bomb-002.yaml: with the files read before it, this render's YAML holds more than 67,108,864 bytes"
+    )
+    assert len(problems) == 98
+    # A render of its own starts with a budget of its own.
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "cm.yaml").write_text(HEADER)
+    more = ApplicationSource.from_dict({"repoURL": "https://git.example/shop.git", "path": "more"})
+    assert renderer.render(more, SourceTree(tmp_path, "a" * 40), AppContext("shop", "shop"))
 
 
 def test_a_plain_file_with_millions_of_tiny_nodes_is_refused_before_they_are_built(tmp_path: Path) -> None:

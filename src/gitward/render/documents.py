@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -32,6 +32,8 @@ DEFAULT_MAX_EXPANDED_BYTES = 32 * 1024 * 1024
 # Far deeper than any real object (a CRD's schema stays well under 100); shallow enough that
 # Python's recursive walks (json.dumps, copy.deepcopy, the diff) stay under its recursion limit.
 DEFAULT_MAX_DEPTH = 200
+DEFAULT_MAX_RENDER_NODES = 2_000_000
+DEFAULT_MAX_RENDER_BYTES = 64 * 1024 * 1024
 
 _MERGE = "tag:yaml.org,2002:merge"
 _INT = "tag:yaml.org,2002:int"
@@ -39,19 +41,51 @@ _FLOAT = "tag:yaml.org,2002:float"
 _STR = "tag:yaml.org,2002:str"
 
 
+@dataclass
+class Budget:
+    """What one render has read so far: every file and output it parsed, together."""
+
+    nodes: int = 0
+    size: int = 0
+
+
 @dataclass(frozen=True)
 class Limits:
-    """What one file, or one renderer's output, may cost to read.
+    """What one file, or one renderer's output, may cost to read, and one render in all.
 
     `max_expanded_*` bound the whole text once aliases are expanded (see
     expansion.py), counted over all its documents together; `max_depth`
-    bounds how deeply collections nest.
+    bounds how deeply collections nest. `max_render_*` bound the same counts
+    over every text one render reads (a repository of a hundred files, each
+    just under the limits, must not add up to gigabytes); they apply to
+    Limits made by `for_one_render()`, which the Renderer does for each render.
     """
 
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_expanded_nodes: int = DEFAULT_MAX_EXPANDED_NODES
     max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
+    max_render_nodes: int = DEFAULT_MAX_RENDER_NODES
+    max_render_bytes: int = DEFAULT_MAX_RENDER_BYTES
+    budget: Budget | None = field(default=None, compare=False, repr=False)
+
+    def for_one_render(self) -> Limits:
+        """These limits with a fresh budget, shared by every read of one render."""
+        return replace(self, budget=Budget())
+
+    def spend(self, nodes: int, size: int) -> str | None:
+        """Count one text against the render's budget; why it goes over, if it does."""
+        budget = self.budget
+        if budget is None:
+            return None
+        budget.nodes += nodes
+        budget.size += size
+        over = "with the files read before it, this render's YAML holds more than"
+        if budget.nodes > self.max_render_nodes:
+            return f"{over} {self.max_render_nodes:,} nodes"
+        if budget.size > self.max_render_bytes:
+            return f"{over} {self.max_render_bytes:,} bytes"
+        return None
 
 
 class _Refused(Exception):
@@ -194,11 +228,23 @@ def read_documents(
     text: str, file: str, *, json_only: bool = False, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[list[Document], list[Problem]]:
     """The documents of `text` (named `file` in problems), or the problems that refuse it."""
+    # Once a render is over its budget, the rest of its texts are refused unread.
+    over_budget = limits.spend(0, 0)
+    if over_budget is None and json_only:
+        # JSON has no aliases: its size is its length, its values about one per separator.
+        over_budget = limits.spend(sum(text.count(c) for c in ",[{") + 1, len(text))
+    if over_budget is not None:
+        return [], [Problem(file, 0, 0, over_budget)]
     if json_only:
-        return _read_json(text, file)
-    overflow = measure(text, limits.max_expanded_nodes, limits.max_expanded_bytes, limits.max_depth)
+        return _read_json(text, file, limits.max_depth)
+    overflow, nodes, size = measure(
+        text, limits.max_expanded_nodes, limits.max_expanded_bytes, limits.max_depth
+    )
     if overflow is not None:
         return [], [_problem(file, overflow.mark, overflow.message)]
+    over_budget = limits.spend(nodes, size)
+    if over_budget is not None:
+        return [], [Problem(file, 0, 0, over_budget)]
     documents: list[Document] = []
     loader = Loader(text)
     try:
@@ -242,7 +288,7 @@ def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _read_json(text: str, file: str) -> tuple[list[Document], list[Problem]]:
+def _read_json(text: str, file: str, max_depth: int) -> tuple[list[Document], list[Problem]]:
     try:
         value = json.loads(text, object_pairs_hook=_strict_object)
     except json.JSONDecodeError as problem:
@@ -251,7 +297,23 @@ def _read_json(text: str, file: str) -> tuple[list[Document], list[Problem]]:
         return [], [Problem(file, 0, 0, "malformed JSON: nested too deeply")]
     except _DuplicateKey:
         return [], [_json_duplicate(text, file)]
+    if _depth_over(value, max_depth):
+        return [], [Problem(file, 0, 0, f"collections nested more than {max_depth:,} levels deep")]
     return [Document(value, 1, 1, None)], []
+
+
+def _depth_over(value: object, max_depth: int) -> bool:
+    # Iterative: the point is values too deep for Python's recursive walks.
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth + 1 > max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 # The tokens of JSON text that is known to be valid: strings, punctuation, other scalars, space.

@@ -66,75 +66,93 @@ class _Open:
     deepest: int
 
 
-def measure(text: str, max_nodes: int, max_bytes: int, max_depth: int) -> Overflow | None:
-    """The first limit `text` crosses once expanded, or None (also for a text that does not parse:
-    the parse that builds the documents reports that, with its position)."""
+@dataclass(slots=True)
+class _Counts:
+    nodes: int = 0
+    size: int = 0
+
+
+def measure(text: str, max_nodes: int, max_bytes: int, max_depth: int) -> tuple[Overflow | None, int, int]:
+    """The first limit `text` crosses once expanded (or None), and its nodes and bytes as counted.
+
+    A text that does not parse gives None: the parse that builds the
+    documents reports it, with its position.
+    """
+    counts = _Counts()
     parser = yaml.CSafeLoader(text)
     try:
-        return _measure(parser, max_nodes, max_bytes, max_depth)
+        overflow = _measure(parser, max_nodes, max_bytes, max_depth, counts)
     except yaml.YAMLError:
-        return None
+        overflow = None
     finally:
         parser.dispose()
+    return overflow, counts.nodes, counts.size
 
 
-def _measure(parser: yaml.CSafeLoader, max_nodes: int, max_bytes: int, max_depth: int) -> Overflow | None:
+def _measure(
+    parser: yaml.CSafeLoader, max_nodes: int, max_bytes: int, max_depth: int, counts: _Counts
+) -> Overflow | None:
     nodes = 0
     size = 0
     open_: list[_Open] = []
     opened: set[str] = set()
     # Per anchor of the current document: its nodes, bytes and height (nesting levels) once expanded.
     anchors: dict[str, tuple[int, int, int]] = {}
-    while (event := parser.get_event()) is not None:
-        if isinstance(event, ScalarEvent):
-            nodes += 1
-            size += len(event.value) + _SCALAR_OVERHEAD
-            if event.anchor is not None:
-                anchors[event.anchor] = (1, len(event.value) + _SCALAR_OVERHEAD, 0)
-        elif isinstance(event, AliasEvent):
-            anchor = event.anchor or ""
-            if anchor in opened:
-                return Overflow("a YAML alias refers to itself (recursive structure)", event.start_mark)
-            more_nodes, more_bytes, height = anchors.get(anchor, (0, 0, 0))
-            nodes += more_nodes
-            size += more_bytes
-            reach = len(open_) + height
-            if open_:
-                open_[-1].deepest = max(open_[-1].deepest, reach)
+    try:
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, ScalarEvent):
+                nodes += 1
+                size += len(event.value) + _SCALAR_OVERHEAD
+                if event.anchor is not None:
+                    anchors[event.anchor] = (1, len(event.value) + _SCALAR_OVERHEAD, 0)
+            elif isinstance(event, AliasEvent):
+                anchor = event.anchor or ""
+                if anchor in opened:
+                    return Overflow("a YAML alias refers to itself (recursive structure)", event.start_mark)
+                more_nodes, more_bytes, height = anchors.get(anchor, (0, 0, 0))
+                nodes += more_nodes
+                size += more_bytes
+                reach = len(open_) + height
+                if open_:
+                    open_[-1].deepest = max(open_[-1].deepest, reach)
+                if nodes > max_nodes:
+                    return Overflow(f"YAML aliases expand to more than {max_nodes:,} nodes", event.start_mark)
+                if size > max_bytes:
+                    message = f"YAML aliases expand to more than {max_bytes:,} bytes (an alias bomb?)"
+                    return Overflow(message, event.start_mark)
+                if reach > max_depth:
+                    message = f"YAML aliases nest collections more than {max_depth:,} levels deep"
+                    return Overflow(message, event.start_mark)
+                continue
+            elif isinstance(event, CollectionStartEvent):
+                nodes += 1
+                size += _COLLECTION_OVERHEAD
+                level = len(open_) + 1
+                if level > max_depth:
+                    return Overflow(
+                        f"collections nested more than {max_depth:,} levels deep", event.start_mark
+                    )
+                open_.append(_Open(event.anchor, nodes - 1, size - _COLLECTION_OVERHEAD, level))
+                if event.anchor is not None:
+                    opened.add(event.anchor)
+            elif isinstance(event, CollectionEndEvent):
+                level = len(open_)
+                done = open_.pop()
+                if open_:
+                    open_[-1].deepest = max(open_[-1].deepest, done.deepest)
+                if done.anchor is not None:
+                    opened.discard(done.anchor)
+                    anchors[done.anchor] = (nodes - done.nodes, size - done.size, done.deepest - level + 1)
+                continue
+            elif isinstance(event, DocumentStartEvent):
+                anchors.clear()  # an anchor is valid only in its own document
+                continue
+            else:
+                continue
             if nodes > max_nodes:
-                return Overflow(f"YAML aliases expand to more than {max_nodes:,} nodes", event.start_mark)
+                return Overflow(f"the YAML holds more than {max_nodes:,} nodes", event.start_mark)
             if size > max_bytes:
-                message = f"YAML aliases expand to more than {max_bytes:,} bytes (an alias bomb?)"
-                return Overflow(message, event.start_mark)
-            if reach > max_depth:
-                message = f"YAML aliases nest collections more than {max_depth:,} levels deep"
-                return Overflow(message, event.start_mark)
-            continue
-        elif isinstance(event, CollectionStartEvent):
-            nodes += 1
-            size += _COLLECTION_OVERHEAD
-            level = len(open_) + 1
-            if level > max_depth:
-                return Overflow(f"collections nested more than {max_depth:,} levels deep", event.start_mark)
-            open_.append(_Open(event.anchor, nodes - 1, size - _COLLECTION_OVERHEAD, level))
-            if event.anchor is not None:
-                opened.add(event.anchor)
-        elif isinstance(event, CollectionEndEvent):
-            level = len(open_)
-            done = open_.pop()
-            if open_:
-                open_[-1].deepest = max(open_[-1].deepest, done.deepest)
-            if done.anchor is not None:
-                opened.discard(done.anchor)
-                anchors[done.anchor] = (nodes - done.nodes, size - done.size, done.deepest - level + 1)
-            continue
-        elif isinstance(event, DocumentStartEvent):
-            anchors.clear()  # an anchor is valid only in its own document
-            continue
-        else:
-            continue
-        if nodes > max_nodes:
-            return Overflow(f"the YAML holds more than {max_nodes:,} nodes", event.start_mark)
-        if size > max_bytes:
-            return Overflow(f"the YAML holds more than {max_bytes:,} bytes of values", event.start_mark)
-    return None
+                return Overflow(f"the YAML holds more than {max_bytes:,} bytes of values", event.start_mark)
+        return None
+    finally:
+        counts.nodes, counts.size = nodes, size

@@ -283,8 +283,9 @@ class Renderer:
         kind: SourceType,
     ) -> list[dict[str, Any]]:
         settings = self.settings
+        limits = settings.limits.for_one_render()  # one budget for every text this render reads
         if kind is SourceType.directory and tree is not None:
-            return render_directory(tree.root, source.path, source.directory, settings.limits)
+            return render_directory(tree.root, source.path, source.directory, limits)
         with tempfile.TemporaryDirectory(
             prefix="gitward-render-", dir=settings.scratch_dir, ignore_cleanup_errors=True
         ) as scratch:
@@ -294,7 +295,7 @@ class Renderer:
                 scratch=Path(scratch),
                 timeout=settings.timeout,
                 network=settings.allow_network,
-                limits=settings.limits,
+                limits=limits,
                 max_output=settings.max_output_bytes,
             )
             job.paths[scratch] = "<scratch>"
