@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 
 from gitward.engine.project_policy import source_permitted
-from gitward.engine.repo_credentials import RepoCredential, match
+from gitward.engine.repo_credentials import RepoCredential, match, parse
 from gitward.model.project import AppProject, AppProjectSpec
 from gitward.model.repo_url import (
     ALLOW_LOCAL_ENV,
@@ -242,3 +243,21 @@ def test_chart_repositories_are_matched_on_the_same_normal_form() -> None:
     assert not source_permitted(project("oci://registry.example/*"), "oci://registry.example/a/../b")
     oci = RepoCredential("oci://registry.example/charts", Credentials(password="p"), False, "gitward/oci")
     assert match([oci], "oci://registry.example/charts/") is oci
+
+
+def test_a_secret_whose_url_is_refused_is_reported_by_name() -> None:
+    bad = {
+        "metadata": {
+            "name": "odd",
+            "namespace": "gitward",
+            "labels": {"gitward.dev/secret-type": "repo-creds"},
+        },
+        "data": {
+            "url": base64.b64encode(b"https://bot:hunter2@git.example/team-a/..").decode(),
+            "password": base64.b64encode(b"hunter2").decode(),
+        },
+    }
+    found, problems = parse([bad])
+    assert found == [] and len(problems) == 1
+    assert problems[0].startswith("Secret gitward/odd: field `url` has a '.' or '..' path segment")
+    assert "hunter2" not in problems[0]

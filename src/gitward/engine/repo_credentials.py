@@ -75,6 +75,11 @@ def from_secret(secret: Mapping[str, Any]) -> RepoCredential | None:
     kind_of_repo = data.get("type", "git").strip() or "git"
     if kind_of_repo not in ("git", "helm"):
         raise CredentialSecretError(f"Secret {origin}: field `type` must be git or helm")
+    try:
+        match_key(url, chart=kind_of_repo == "helm")
+    except RepoURLError as problem:
+        # Said here, by name: otherwise the Secret would silently serve no repository.
+        raise CredentialSecretError(f"Secret {origin}: field `url` {problem}") from None
     return RepoCredential(
         url=url,
         credentials=credentials,
