@@ -18,6 +18,8 @@ coroutine on that same loop).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -26,9 +28,11 @@ from typing import Any
 
 import pytest
 
+from gitward.controller.leader import LeaderElector, LeaseConfig
 from gitward.controller.run import Controller
 from gitward.engine import jq_runner
 from gitward.engine.jq_runner import JqRunner
+from gitward.kube.connection import Connection
 from tests.e2e.support import app_status, application, condition, live, until
 from tests.helpers import Cluster
 from tests.security.conftest import Bystander
@@ -66,6 +70,53 @@ async def probe() -> AsyncIterator[LoopProbe]:
     await asyncio.gather(found.task, return_exceptions=True)
 
 
+@dataclass
+class LeaseWatch:
+    """A leader elector on the controller's loop, renewing every 0.5 s, and the renewals the cluster saw."""
+
+    elector: LeaderElector
+    renewals: list[dt.datetime] = field(default_factory=list)
+
+    def widest_gap(self) -> float:
+        """The longest time between two renewals seen, in seconds (a frozen loop: the freeze)."""
+        times = sorted(set(self.renewals))
+        return max((b - a).total_seconds() for a, b in itertools.pairwise(times))
+
+
+@pytest.fixture
+async def lease(cluster: Cluster, connection: Connection, namespace: str) -> AsyncIterator[LeaseWatch]:
+    config = LeaseConfig(namespace=namespace, name="freeze-probe", duration=3.0, renew_every=0.5)
+    watch = LeaseWatch(LeaderElector(connection, config))
+
+    async def lead() -> None:
+        await asyncio.Event().wait()
+
+    leading = asyncio.create_task(watch.elector.run(lead))
+
+    def renewed() -> dt.datetime | None:
+        found = cluster.kubectl(
+            "get", "lease", config.name, "-n", namespace, "--ignore-not-found", "-o", "json"
+        )
+        stamp = json.loads(found)["spec"].get("renewTime") if found.strip() else None
+        return dt.datetime.fromisoformat(stamp) if stamp else None
+
+    async def record() -> None:
+        while True:
+            stamp = await asyncio.to_thread(renewed)
+            if stamp is not None:
+                watch.renewals.append(stamp)
+            await asyncio.sleep(0.1)
+
+    recording = asyncio.create_task(record())
+    await until(
+        lambda: watch.elector.is_leader and len(set(watch.renewals)) >= 2, what="the probe lease held"
+    )
+    yield watch
+    for task in (recording, leading):
+        task.cancel()
+    await asyncio.gather(recording, leading, return_exceptions=True)
+
+
 @pytest.fixture
 def slow_jq() -> Iterator[JqRunner]:
     """The process's jq pool, with a deadline long enough to attack the controller *during* an evaluation."""
@@ -95,6 +146,7 @@ async def test_a_jq_expression_that_never_ends_is_stopped_and_the_controller_kee
     repo: tuple[str, Upstream],
     bystander: Bystander,
     probe: LoopProbe,
+    lease: LeaseWatch,
     slow_jq: JqRunner,
 ) -> None:
     url, _upstream = repo
@@ -111,6 +163,10 @@ async def test_a_jq_expression_that_never_ends_is_stopped_and_the_controller_kee
     await bystander.heals()
     assert slow_jq.timeouts == 0, "the evaluation ended before the heal was measured: nothing was shown"
     assert probe.worst < MAX_LAG, f"the event loop stalled for {probe.worst:.2f}s during the evaluation"
+    # A Lease renewed by a coroutine on the same loop kept its pace (a frozen loop: a 6 s gap).
+    await until(lambda: slow_jq.timeouts >= 1, timeout=30, what="the evaluation to be stopped")
+    assert lease.elector.is_leader
+    assert lease.widest_gap() < 0.5 + MAX_LAG, f"the Lease went {lease.widest_gap():.2f}s without renewal"
 
     # The expression is stopped at its deadline, and the app says why, naming the field.
     found = await until(
