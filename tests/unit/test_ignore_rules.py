@@ -209,7 +209,8 @@ async def test_set_items_named_by_value() -> None:
         "metadata": {"name": "c", "finalizers": ["a.io/x", "b.io/y"]},
     }
     managed = [owned("other", {"f:metadata": {"f:finalizers": {"v:" + json.dumps("b.io/y"): {}}}})]
-    out = await apply_rules(load_rules([{"kind": "ConfigMap", "managedFieldsManagers": ["other"]}]), obj, managed)
+    rules = load_rules([{"kind": "ConfigMap", "managedFieldsManagers": ["other"]}])
+    out = await apply_rules(rules, obj, managed)
     assert out is not None
     assert out["metadata"]["finalizers"] == ["a.io/x"]
 
