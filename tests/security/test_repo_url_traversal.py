@@ -7,7 +7,8 @@ one HTTP Git server whose password team-a's repo-creds Secret holds (what a
 host token with access to both looks like); each spelling of the traversal,
 plain or percent-encoded, is applied as team-a's tenant would apply it.
 
-Expected: an InvalidSpecError naming `spec.source.repoURL`, no mirror of any
+Expected: an InvalidSpecError naming `spec.source.repoURL` (and a 422 naming it
+from the API server's manifests endpoint), no mirror of any
 team-b repository ever created in the controller's cache (so nothing was
 fetched), nothing of team-b applied, and the bystander healed meanwhile.
 """
@@ -24,10 +25,13 @@ from typing import Any
 import pytest
 
 from gitward.controller.run import Controller
+from gitward.kube import Connection
+from gitward.server.auth import Role, create_token
 from gitward.source import Credentials, RepoCache
 from tests.e2e.support import app_status, application, condition, live, until
 from tests.helpers import Cluster
 from tests.security.conftest import Bystander
+from tests.server.conftest import Serve, client, serve  # noqa: F401
 from tests.source.servers import GIT_ENV, Upstream, http_git_server
 
 pytestmark = pytest.mark.cluster
@@ -84,6 +88,8 @@ async def test_dot_segments_never_reach_another_teams_repository_with_this_teams
     namespace: str,
     controller: Controller,
     bystander: Bystander,
+    connection: Connection,
+    serve: Serve,  # noqa: F811
     two_teams: tuple[str, str, str],
     tmp_path: Path,
 ) -> None:
@@ -146,6 +152,16 @@ async def test_dot_segments_never_reach_another_teams_repository_with_this_teams
         assert found["message"].startswith("spec.source.repoURL: "), found
         assert password not in found["message"]
     await bystander.heals()
+
+    # The API server: a read-only token asking for the manifests gets the same refusal.
+    token = await create_token(connection, namespace, "reader", Role.read_only, ["*"])
+    async with serve() as server, client(server, token) as api:
+        for name in TRAVERSALS:
+            answer = await api.get(f"/api/v1/applications/{namespace}/{name}/manifests")
+            assert answer.status_code == 422, answer.text
+            assert "spec.source.repoURL" in answer.json()["detail"], answer.text
+        await bystander.heals()
+    assert not [p for p in (tmp_path / "server-git").glob("mirrors/*") if "team-b" in p.name]
 
     # Nothing of team-b was fetched (no mirror of it was even created) or applied.
     mirrors = sorted(p.name for p in (tmp_path / "git" / "mirrors").iterdir())
