@@ -11,7 +11,6 @@ still be overridden: that is what a merge is for.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -23,9 +22,10 @@ from gitward.render import AppContext, Limits, Renderer, RenderSettings, SourceT
 from gitward.render.documents import read_documents
 from gitward.render.problems import Problem, ValidationFailed
 from gitward.render.validate import objects_from_output
-from tests.e2e.support import CONFIG, app_status, application, condition, live, until
+from tests.e2e.support import CONFIG, app_status, condition, live, until
 from tests.helpers import Cluster
 from tests.security.conftest import Bystander
+from tests.security.tenant import synced_tenant
 from tests.source.servers import Upstream
 
 SHA = "c" * 40
@@ -177,26 +177,14 @@ async def test_a_key_written_twice_in_git_is_refused_and_nothing_of_that_revisio
     repo: tuple[str, Upstream],
     bystander: Bystander,
 ) -> None:
-    url, shop = repo
-    tenant = Upstream(shop.path.parent / "tenant")
-    good = tenant.commit({"deploy/config.yaml": CONFIG.format(colour="blue")})
-    target = f"{namespace}-tenant"
-    cluster.kubectl("create", "namespace", target)
-    spec = application(namespace, target, url.rsplit("/", 1)[0] + "/tenant", name="tenant")
-    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(spec))
-
-    def synced_at(revision: str) -> bool:
-        sync = app_status(cluster, namespace, "tenant").get("sync") or {}
-        return sync.get("status") == "Synced" and sync.get("revision") == revision
-
-    await until(lambda: synced_at(good), what="the tenant's app synced")
+    tenant = await synced_tenant(cluster, namespace, repo)
 
     # The reviewer sees `colour: green`; `colour: red` is what "last one wins" would apply.
     twice = CONFIG.format(colour="green") + "  colour: red\n"
-    tenant.commit({"deploy/config.yaml": twice, "deploy/web.yaml": TWICE})
+    tenant.upstream.commit({"deploy/config.yaml": twice, "deploy/web.yaml": TWICE})
 
     def refused() -> dict[str, object] | None:
-        found = condition(app_status(cluster, namespace, "tenant"), "ComparisonError")
+        found = condition(app_status(cluster, namespace, tenant.name), "ComparisonError")
         return found if found and "deploy/config.yaml:7:3" in str(found.get("message")) else None
 
     found = await until(refused, what="a ComparisonError naming deploy/config.yaml:7:3")
@@ -207,7 +195,7 @@ async def test_a_key_written_twice_in_git_is_refused_and_nothing_of_that_revisio
         assert re.search(line, message), message
     await bystander.heals()
 
-    status = app_status(cluster, namespace, "tenant")
-    assert status["sync"]["revision"] == good
-    assert (live(cluster, "configmap", "settings", target) or {})["data"]["colour"] == "blue"
-    assert live(cluster, "deployment", "web", target) is None
+    status = app_status(cluster, namespace, tenant.name)
+    assert status["sync"]["revision"] == tenant.good
+    assert (live(cluster, "configmap", "settings", tenant.target) or {})["data"]["colour"] == "blue"
+    assert live(cluster, "deployment", "web", tenant.target) is None

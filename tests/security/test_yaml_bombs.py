@@ -28,9 +28,10 @@ from gitward.render import AppContext, Renderer, RenderSettings, SourceTree, Too
 from gitward.render.documents import Limits, read_documents
 from gitward.render.problems import Problem, ValidationFailed
 from gitward.render.validate import objects_from_output
-from tests.e2e.support import CONFIG, app_status, application, condition, live, until
+from tests.e2e.support import CONFIG, app_status, condition, live, until
 from tests.helpers import Cluster
 from tests.security.conftest import Bystander
+from tests.security.tenant import synced_tenant
 from tests.source.servers import Upstream
 
 MIB = 1024 * 1024
@@ -219,35 +220,22 @@ async def test_alias_bombs_pushed_to_git_are_refused_and_the_controller_keeps_se
     repo: tuple[str, Upstream],
     bystander: Bystander,
 ) -> None:
-    url, shop = repo
-    # The tenant's own repository on the same Git server.
-    tenant = Upstream(shop.path.parent / "tenant")
-    good = tenant.commit({"deploy/config.yaml": CONFIG.format(colour="blue")})
-    target = f"{namespace}-tenant"
-    cluster.kubectl("create", "namespace", target)
-    spec = application(namespace, target, url.rsplit("/", 1)[0] + "/tenant", name="tenant")
-    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(spec))
-
-    def synced_at(revision: str) -> bool:
-        sync = app_status(cluster, namespace, "tenant").get("sync") or {}
-        return sync.get("status") == "Synced" and sync.get("revision") == revision
-
-    await until(lambda: synced_at(good), what="the tenant's app synced")
+    tenant = await synced_tenant(cluster, namespace, repo)
 
     for name, bomb, where in (
         ("laughs.yaml", KIB_BOMB, "deploy/laughs.yaml:13:22"),
         ("big-scalar.yaml", BIG_SCALAR_BOMB, "deploy/big-scalar.yaml:9:27"),
     ):
-        for old in (tenant.path / "deploy").glob("*.yaml"):
+        for old in (tenant.upstream.path / "deploy").glob("*.yaml"):
             if old.name != "config.yaml":
                 old.unlink()
         peak_reset = _reset_peak()
         before = _vm_kib("VmRSS")
         # The same commit changes the ConfigMap: none of it may be applied.
-        tenant.commit({f"deploy/{name}": bomb, "deploy/config.yaml": CONFIG.format(colour="red")})
+        tenant.upstream.commit({f"deploy/{name}": bomb, "deploy/config.yaml": CONFIG.format(colour="red")})
 
         def refused(where: str = where) -> dict[str, object] | None:
-            found = condition(app_status(cluster, namespace, "tenant"), "ComparisonError")
+            found = condition(app_status(cluster, namespace, tenant.name), "ComparisonError")
             return found if found and where in str(found.get("message")) else None
 
         found = await until(refused, what=f"a ComparisonError naming {where}")
@@ -256,8 +244,8 @@ async def test_alias_bombs_pushed_to_git_are_refused_and_the_controller_keeps_se
 
         grown = _vm_kib("VmHWM" if peak_reset else "VmRSS") - before
         assert grown < 200 * 1024, f"the controller's memory grew by {grown / 1024:.0f} MiB reading {name}"
-        status = app_status(cluster, namespace, "tenant")
-        assert status["sync"]["revision"] == good
-        assert [h["revision"] for h in status["history"]] == [good]
-        assert (live(cluster, "configmap", "settings", target) or {})["data"]["colour"] == "blue"
-        assert live(cluster, "configmap", "laughs", target) is None
+        status = app_status(cluster, namespace, tenant.name)
+        assert status["sync"]["revision"] == tenant.good
+        assert [h["revision"] for h in status["history"]] == [tenant.good]
+        assert (live(cluster, "configmap", "settings", tenant.target) or {})["data"]["colour"] == "blue"
+        assert live(cluster, "configmap", "laughs", tenant.target) is None
