@@ -110,12 +110,12 @@ YAML_TEXTS = st.one_of(
 @st.composite
 def json_texts(draw: st.DrawFn, depth: int = 0) -> str:
     """JSON, mostly valid, with repeated and escaped keys, and sometimes cut or spliced."""
-    kind = draw(st.sampled_from(["scalar", "array", "object"] if depth < 30 else ["scalar"]))
+    kind = draw(st.sampled_from(["scalar", "array", "object"] if depth < 6 else ["scalar"]))
     if kind == "scalar":
         return json.dumps(
             draw(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10)))
         )
-    items = draw(st.lists(json_texts(depth + 1), max_size=5))
+    items = draw(st.lists(json_texts(depth + 1), max_size=4))
     if kind == "array":
         return "[" + ",".join(items) + "]"
     keys = draw(
