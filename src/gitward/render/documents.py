@@ -3,8 +3,9 @@
 YAML goes through PyYAML's C parser (CSafeLoader). Before any node is built,
 a pass over the parser's events measures what the text expands to (see
 expansion.py): aliases share nodes, so a "billion laughs" text is small as a
-graph and huge once anything copies or serialises it; such a text, and one
-with too many nodes, is refused at the event that crossed the limit.
+graph and huge once anything copies or serialises it. A text past a limit
+(bytes, nodes, depth) is refused at the event that crossed it, and the texts
+of one render share a budget (`Limits.for_one_render`).
 
 A mapping that names a key twice is refused, as Kubernetes' strict decoding
 and Argo CD do: with "last one wins", a reviewer would read one value and the
