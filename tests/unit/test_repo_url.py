@@ -261,3 +261,11 @@ def test_a_secret_whose_url_is_refused_is_reported_by_name() -> None:
     assert found == [] and len(problems) == 1
     assert problems[0].startswith("Secret gitward/odd: field `url` has a '.' or '..' path segment")
     assert "hunter2" not in problems[0]
+
+
+def test_a_folder_the_cli_renders_in_place_is_no_repository_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALLOW_LOCAL_ENV, raising=False)
+    spec = {"repoURL": "./my checkout", "path": "deploy"}
+    assert ApplicationSource.from_dict(spec, local_folder=True).repo_url == "./my checkout"
+    with pytest.raises(SpecError, match="local path"):
+        ApplicationSource.from_dict({**spec, "repoURL": "./checkout"})

@@ -66,7 +66,7 @@ def render_folder(
     if recurse:
         spec["directory"] = {"recurse": True}
     try:
-        source = ApplicationSource.from_dict(spec)
+        source = ApplicationSource.from_dict(spec, local_folder=True)
         renderer = Renderer(tools(), RenderSettings(timeout=timeout))
         return renderer.render(source, SourceTree(folder.resolve()), AppContext(app, namespace))
     except ValidationFailed as failure:

@@ -180,7 +180,8 @@ def _source_from_flags(
         spec["directory"] = {k: v for k, v in directory.items() if v}
     if any(helm.values()):
         spec["helm"] = {k: v for k, v in helm.items() if v}
-    return ApplicationSource.from_dict(spec)
+    # A folder is rendered where it is, never fetched: it is no repository URL to refuse.
+    return ApplicationSource.from_dict(spec, local_folder=Path(target).is_dir())
 
 
 def _tree(

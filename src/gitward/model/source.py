@@ -405,7 +405,10 @@ class ApplicationSource(_Fingerprinted):
     )
 
     @classmethod
-    def from_dict(cls, data: object, where: _Path = "source") -> ApplicationSource:
+    def from_dict(
+        cls, data: object, where: _Path = "source", *, local_folder: bool = False
+    ) -> ApplicationSource:
+        """`local_folder`: repoURL names a folder the CLI renders in place, never a repository to fetch."""
         d = _mapping(data, where)
         _check_keys(d, cls._KEYS, where)
         repo_url = _str(d, "repoURL", where)
@@ -413,7 +416,8 @@ class ApplicationSource(_Fingerprinted):
             raise SpecError(f"{where}.repoURL: required")
         try:
             # Refused here, before any matcher or git sees it: see gitward.model.repo_url.
-            normalise(repo_url, allow_local=local_repos_allowed(), chart=bool(_str(d, "chart", where)))
+            if not local_folder:
+                normalise(repo_url, allow_local=local_repos_allowed(), chart=bool(_str(d, "chart", where)))
         except RepoURLError as problem:
             raise SpecError(f"{where}.repoURL: {problem}") from None
         # An empty targetRevision means HEAD in Argo CD, so both spellings give one spec.
