@@ -69,7 +69,13 @@ async def wait_healthy(
         if verdict.live is None:  # gone already; nothing to re-read
             return verdict
         async with limit:
-            live = await read(writer, verdict.live)
+            try:
+                live = await read(writer, verdict.live)
+            except KubeError as exc:
+                if not exc.transient:
+                    raise
+                # No answer this round (see wait_finished): as last seen, still waited on until the deadline.
+                return verdict
         return Verdict(verdict.key, judge(live, rules), live or verdict.live)
 
     while True:
@@ -127,7 +133,18 @@ async def wait_finished(
     pause = FIRST_PAUSE
     key = ResourceKey.of(obj)
     while True:
-        live = await read(writer, obj)
+        try:
+            live = await read(writer, obj)
+        except KubeError as exc:
+            if not exc.transient:
+                raise
+            # The apiserver did not answer (restarting, its etcd away). That says nothing about the
+            # hook, which runs on: failing the sync for it would make the retry run the hook again.
+            if time.monotonic() >= deadline:
+                return None, f"did not finish within {timeout:g}s (the apiserver did not answer: {exc})"
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+            continue
         if live is None:
             return False, "deleted before it finished"
         health = assess(live)

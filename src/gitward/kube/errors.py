@@ -26,6 +26,12 @@ class KubeError(Exception):
     def gone(self) -> bool:
         return self.code == 410
 
+    @property
+    def transient(self) -> bool:
+        """The apiserver could not answer now (unreachable, overloaded, restarting, its etcd away):
+        the same request may succeed later, and this answer says nothing about the object."""
+        return self.reason == "Unreachable" or self.code in (429, 500, 502, 503, 504)
+
 
 def error_from_response(code: int, content: bytes, what: str) -> KubeError:
     """A KubeError from a Status body; the message is the server's, which names the object and field."""
