@@ -159,6 +159,11 @@ def controller_manager(layout: Layout) -> list[str]:
         f"--cluster-signing-key-file={pki.ca_key}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--use-service-account-credentials=true",
+        # A kubelet re-reports its pods' readiness once its node is Ready again; kwok does not, so
+        # pods the node lifecycle controller marked NotReady would stay so for good. Nodes must
+        # therefore outlive an outage of the control plane itself (kwok cannot renew its leases
+        # while etcd is down; tests/chaos stops it for 30 s) rather than be declared dead by it.
+        "--node-monitor-grace-period=120s",
     ]
 
 
