@@ -20,6 +20,7 @@ from gitward.model.repo_url import (
     under,
 )
 from gitward.model.source import ApplicationSource, SpecError
+from gitward.render.tools import sandbox_env
 from gitward.server.webhook_match import repo_key
 from gitward.source import Credentials, RepoCache, RepositoryURLRefused
 from gitward.source.credentials import base_environment
@@ -269,3 +270,8 @@ def test_a_folder_the_cli_renders_in_place_is_no_repository_url(monkeypatch: pyt
     assert ApplicationSource.from_dict(spec, local_folder=True).repo_url == "./my checkout"
     with pytest.raises(SpecError, match="local path"):
         ApplicationSource.from_dict({**spec, "repoURL": "./checkout"})
+
+
+def test_renders_that_may_reach_the_network_run_git_with_remote_transports_only(tmp_path: Path) -> None:
+    # kustomize's remote bases run git: a file:// base would read this machine's repositories.
+    assert sandbox_env(tmp_path, network=True)["GIT_ALLOW_PROTOCOL"] == "https:http:ssh:git"

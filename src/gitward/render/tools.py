@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitward.model.repo_url import GIT_TRANSPORTS
 from gitward.render.netns import runnable, without_network
 
 # Nothing listens on the discard port of loopback; a proxy there refuses every connection.
@@ -213,6 +214,9 @@ def sandbox_env(scratch: Path, *, network: bool, helm: bool = False) -> dict[str
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
             if name in os.environ:
                 env[name] = os.environ[name]
+        # kustomize's remote bases run git: remote transports only, never file:// (this machine's
+        # repositories, the cache's mirrors among them), ext:: or fd:: (see gitward.model.repo_url).
+        env["GIT_ALLOW_PROTOCOL"] = ":".join(GIT_TRANSPORTS)
     else:
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
             env[name] = _NO_PROXY
