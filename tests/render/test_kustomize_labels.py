@@ -104,7 +104,9 @@ def test_label_include_templates_alone_is_a_spec_error() -> None:
     with pytest.raises(
         SpecError, match=r"kustomize\.labelIncludeTemplates: needs labelWithoutSelector: true"
     ):
-        ApplicationSource.from_dict({"repoURL": "https://git.example/u", "kustomize": {"labelIncludeTemplates": True}})
+        ApplicationSource.from_dict(
+            {"repoURL": "https://git.example/u", "kustomize": {"labelIncludeTemplates": True}}
+        )
 
 
 def test_the_switches_change_the_render_cache_key_only_when_set() -> None:

@@ -77,7 +77,9 @@ def test_wrong_shapes_are_refused_with_the_field_named(spec: object, message: st
 
 def test_equal_specs_share_a_fingerprint_whatever_defaults_were_spelled() -> None:
     a = ApplicationSource.from_dict({"repoURL": "https://git.example/u", "directory": {"recurse": False}})
-    b = ApplicationSource.from_dict({"repoURL": "https://git.example/u", "targetRevision": "HEAD", "directory": {}})
+    b = ApplicationSource.from_dict(
+        {"repoURL": "https://git.example/u", "targetRevision": "HEAD", "directory": {}}
+    )
     c = ApplicationSource.from_dict({"repoURL": "https://git.example/u", "directory": {"recurse": True}})
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
     assert len({a, b, c}) == 2

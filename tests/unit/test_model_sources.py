@@ -32,19 +32,37 @@ def test_ref_names_and_ref_only_sources() -> None:
 def test_sources_from_an_application_spec() -> None:
     one = sources_from_spec({"source": {"repoURL": "https://git.example/u", "path": "p"}})
     assert [s.path for s in one] == ["p"]
-    two = sources_from_spec({"sources": [{"repoURL": "https://git.example/u", "path": "p"}, {"repoURL": "https://git.example/v", "ref": "values"}]})
+    two = sources_from_spec(
+        {
+            "sources": [
+                {"repoURL": "https://git.example/u", "path": "p"},
+                {"repoURL": "https://git.example/v", "ref": "values"},
+            ]
+        }
+    )
     assert [s.ref for s in two] == ["", "values"]
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"source": {"repoURL": "https://git.example/u"}, "sources": [{"repoURL": "https://git.example/u"}]}, "spec: set either source or sources"),
+        (
+            {
+                "source": {"repoURL": "https://git.example/u"},
+                "sources": [{"repoURL": "https://git.example/u"}],
+            },
+            "spec: set either source or sources",
+        ),
         ({}, "spec: source or sources is required"),
         ({"sources": []}, "spec.sources: at least one source is required"),
         ({"sources": [{"path": "x"}]}, r"spec.sources\[0\].repoURL: required"),
         (
-            {"sources": [{"repoURL": "https://git.example/u", "ref": "v"}, {"repoURL": "https://git.example/w", "ref": "v"}]},
+            {
+                "sources": [
+                    {"repoURL": "https://git.example/u", "ref": "v"},
+                    {"repoURL": "https://git.example/w", "ref": "v"},
+                ]
+            },
             r"spec.sources\[1\].ref: 'v' is already used by sources\[0\]",
         ),
     ],
