@@ -15,9 +15,11 @@ def cm(name: str, namespace: str = "") -> str:
     return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}{ns}\n"
 
 
-def problems(root: Path, path: str = "", spec: DirectorySource | None = None, **limits: int) -> list[str]:
+def problems(
+    root: Path, path: str = "", spec: DirectorySource | None = None, limits: Limits | None = None
+) -> list[str]:
     with pytest.raises(ValidationFailed) as failure:
-        render_directory(root, path, spec, Limits(**limits) if limits else None)
+        render_directory(root, path, spec, limits)
     return [str(p) for p in failure.value.problems]
 
 
@@ -137,7 +139,7 @@ def test_ordinary_anchors_are_fine(tmp_path: Path) -> None:
 
 def test_a_file_over_the_size_limit(tmp_path: Path) -> None:
     write(tmp_path, {"big.yaml": cm("big") + "data:\n" + "".join(f"  k{i}: v\n" for i in range(200))})
-    (found,) = problems(tmp_path, max_file_bytes=1000)
+    (found,) = problems(tmp_path, limits=Limits(max_file_bytes=1000))
     assert found.startswith("big.yaml: file is") and "over the limit of 1,000" in found
 
 
