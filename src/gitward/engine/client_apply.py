@@ -56,7 +56,7 @@ def last_applied(live: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     try:
         found = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # an annotation nested past the parser's depth
         return None
     return found if isinstance(found, dict) else None
 

@@ -232,7 +232,7 @@ def _hpa_conditions(obj: Obj) -> list[Obj]:
         return []
     try:
         parsed = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # an annotation nested past the parser's depth
         return []
     return [c for c in parsed if isinstance(c, Mapping)] if isinstance(parsed, list) else []
 
