@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from gitward.kube.connection import Connection
 from gitward.kube.store import resource_version
+from gitward.model.redact import redact_text
 
 # Changes on every reconcile by definition; written only along with a real change.
 _VOLATILE = ("reconciledAt",)
@@ -35,6 +36,23 @@ class AppResource:
     def path(self, namespace: str, name: str, subresource: str = "") -> str:
         base = f"/apis/{self.group}/{self.version}/namespaces/{namespace}/{self.plural}/{name}"
         return f"{base}/{subresource}" if subresource else base
+
+
+def redacted(value: Any) -> Any:
+    """`value` with every URL in a `message` string redacted, at any depth.
+
+    Messages are built by many layers (project policy, Git, helm pull) and
+    may quote a repoURL as its author wrote it, password included; this is
+    the one funnel every status goes through before it is compared and written.
+    """
+    if isinstance(value, Mapping):
+        return {
+            k: redact_text(v) if k == "message" and isinstance(v, str) else redacted(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
 
 
 def meaningful(status: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,6 +132,7 @@ class StatusWriter:
 
     async def write(self, app: Mapping[str, Any], new_status: Mapping[str, Any]) -> bool:
         """Patch the app's status if it changed; True when a request was made."""
+        new_status = redacted(new_status)
         patch = status_patch(app.get("status") or {}, new_status)
         if patch is None:
             return False
@@ -152,7 +171,7 @@ class StatusWriter:
                 "uid": metadata.get("uid", ""),
             },
             "reason": reason,
-            "message": message[:1024],
+            "message": redact_text(message)[:1024],
             "type": "Warning" if warning else "Normal",
             "source": {"component": "gitward-controller"},
             "firstTimestamp": stamp,
