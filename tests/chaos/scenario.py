@@ -169,7 +169,7 @@ def check_recovered(scenario: GatedSync, audit: Audit, log: StatusLog) -> None:
     """What must hold once the sync of revision 2 finished after the fault."""
     status = scenario.finished()
     history = [h["revision"] for h in status["history"]]
-    assert history == [scenario.first, scenario.second], "one history entry per revision deployed"
+    assert history == [scenario.first, scenario.second], f"one history entry per revision deployed: {history}"
     for kind in ("ComparisonError", "SyncError"):
         assert condition(status, kind) is None, f"a {kind} left behind after recovery"
     names = [r["name"] for r in status["operationState"]["syncResult"]["resources"]]

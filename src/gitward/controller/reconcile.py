@@ -278,9 +278,16 @@ class Reconciler:
         scope = Scope.of(project, app)
         # Only what the project lets the app manage is its own: an object elsewhere carrying its
         # tracking id is reported, never counted as drift (a sync would not prune it anyway).
-        extra, outside = partition(
-            owner, (o for o in self.cache.store.tracked_by(owner) if ResourceKey.of(o) not in desired), scope
+        # An object on its way out (a prune's foreground delete waits for the garbage collector;
+        # the watch may not have shown our delete yet) is not drift: counted as such, it set off a
+        # second sync after a prune (its hooks run again, a second history entry), and one after
+        # another while a finalizer held the object.
+        unwanted = (
+            o
+            for o in self.cache.store.tracked_by(owner)
+            if ResourceKey.of(o) not in desired and not self.writer.deleting(o)
         )
+        extra, outside = partition(owner, unwanted, scope)
         in_sync = all(c.status == SYNCED for c in comparisons) and not extra
         request, conditions = records.automated_request(obj, app, rendered, in_sync)
         if outside:

@@ -75,6 +75,9 @@ class Writer:
         # The resourceVersion our last write of each object made: a read from a watch cache can
         # wait for the watch to show its own write (`WatchedLive`) instead of judging an older copy.
         self.written: dict[ResourceKey, int] = {}
+        # The uid of each object our own DELETE removed (or marked for removal): a watch cache that
+        # has not shown the delete yet must not make that object look like one still to prune.
+        self.deleted: dict[ResourceKey, str] = {}
 
     async def apply(
         self, obj: Mapping[str, Any], *, force: bool = False, dry_run: bool = False, strict: bool = True
@@ -163,9 +166,23 @@ class Writer:
         if uid is not None:
             body["preconditions"] = {"uid": uid}
         try:
-            await self.connection.request("DELETE", resource.path(namespace, name), body=body)
+            answer = await self.connection.request("DELETE", resource.path(namespace, name), body=body)
         except KubeError as exc:
             if exc.not_found:
                 return False
             raise
+        # The answer is the object (marked for deletion) or a Status naming its uid.
+        found = answer if isinstance(answer, dict) else {}
+        gone = uid or (found.get("metadata") or {}).get("uid") or (found.get("details") or {}).get("uid")
+        if gone and not dry_run:
+            key = ResourceKey(resource.group, resource.kind, namespace if resource.namespaced else "", name)
+            self.deleted[key] = str(gone)
         return True
+
+    def deleting(self, obj: Mapping[str, Any]) -> bool:
+        """Whether `obj` (a live copy, perhaps from a lagging watch cache) is on its way out:
+        marked for deletion, or that very object deleted by us."""
+        meta = obj.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            return True
+        return bool(meta.get("uid")) and self.deleted.get(ResourceKey.of(obj)) == meta.get("uid")
