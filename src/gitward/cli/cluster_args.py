@@ -12,6 +12,7 @@ import typer
 from gitward.cli.output import err, fail
 from gitward.local import toolchain
 from gitward.model import ApplicationSource, SpecError
+from gitward.model.repo_url import ALLOW_LOCAL_ENV
 from gitward.render import (
     AppContext,
     Renderer,
@@ -34,6 +35,21 @@ AppName = Annotated[str, typer.Option("--app", help="The app's name (tracking id
 DestNamespace = Annotated[
     str, typer.Option("--dest-namespace", help="Namespace for namespaced objects that name none.")
 ]
+AllowLocalRepos = Annotated[
+    bool,
+    typer.Option(
+        envvar=ALLOW_LOCAL_ENV,
+        help="Also fetch file:// and local-path repoURLs (local development only: "
+        "any app could then read any repository on this machine).",
+    ),
+]
+
+
+def set_allow_local_repos(allowed: bool) -> None:
+    """Record the operator's opt-in where the model and every git run read it: the environment."""
+    os.environ[ALLOW_LOCAL_ENV] = "1" if allowed else "0"
+
+
 Kubeconfig = Annotated[
     Path | None,
     typer.Option(help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).", show_default=False),

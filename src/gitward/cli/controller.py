@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from gitward.cli.cluster_args import Context, tools
+from gitward.cli.cluster_args import AllowLocalRepos, Context, set_allow_local_repos, tools
 from gitward.cli.output import fail
 from gitward.controller.queue import DEFAULT_WORKERS
 from gitward.controller.run import Controller, ControllerSettings
@@ -19,7 +19,6 @@ from gitward.controller.triggers import PollPolicy
 from gitward.install.controller import HEALTH_PORT
 from gitward.kube import KubeError
 from gitward.kube.connection import Connection
-from gitward.model.repo_url import ALLOW_LOCAL_ENV
 
 
 def controller(
@@ -42,18 +41,10 @@ def controller(
             min=0, envvar="GITWARD_HEALTH_PORT", help="Port of /healthz, /readyz and /metrics; 0 for none."
         ),
     ] = HEALTH_PORT,
-    allow_local_repos: Annotated[
-        bool,
-        typer.Option(
-            envvar=ALLOW_LOCAL_ENV,
-            help="Also fetch file:// and local-path repoURLs (local development only: "
-            "any app could then read any repository on this machine).",
-        ),
-    ] = False,
+    allow_local_repos: AllowLocalRepos = False,
 ) -> None:
     """Reconcile Applications continuously: Git to cluster, drift healed, status reported."""
-    # The environment is the one place the model and every git run read the opt-in from.
-    os.environ[ALLOW_LOCAL_ENV] = "1" if allow_local_repos else "0"
+    set_allow_local_repos(allow_local_repos)
     resource = AppResource(group="argoproj.io") if compat == "argocd" else AppResource()
     if compat not in ("", "argocd"):
         fail(f"--compat {compat!r}: the only compatibility mode is 'argocd'")

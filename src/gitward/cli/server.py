@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 
-from gitward.cli.cluster_args import Context, tools
+from gitward.cli.cluster_args import AllowLocalRepos, Context, set_allow_local_repos, tools
 from gitward.cli.output import fail
 from gitward.controller.status import AppResource
 from gitward.kube import Connection, KubeError
-from gitward.model.repo_url import ALLOW_LOCAL_ENV
 from gitward.server.state import Anonymous, ServerSettings
 
 
@@ -49,18 +48,10 @@ def server(
         Path | None,
         typer.Option(help="The web UI's built files (default: ui/dist of this checkout, when built)."),
     ] = None,
-    allow_local_repos: Annotated[
-        bool,
-        typer.Option(
-            envvar=ALLOW_LOCAL_ENV,
-            help="Also fetch file:// and local-path repoURLs (local development only: "
-            "any app could then read any repository on this machine).",
-        ),
-    ] = False,
+    allow_local_repos: AllowLocalRepos = False,
 ) -> None:
     """Serve the REST API (/api/v1), live updates (/api/v1/stream), /metrics and the probes."""
-    # The environment is the one place the model and every git run read the opt-in from.
-    os.environ[ALLOW_LOCAL_ENV] = "1" if allow_local_repos else "0"
+    set_allow_local_repos(allow_local_repos)
     if compat not in ("", "argocd"):
         fail(f"--compat {compat!r}: the only compatibility mode is 'argocd'")
     try:
