@@ -19,10 +19,10 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from gitward.local.gitserver import GIT_ENV, free_port
+from gitward.local.gitserver import free_port
 from tests.helpers import eventually
+from tests.source.servers import http_backend
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -39,32 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        parts = urlsplit(self.path)
-        env = {
-            **GIT_ENV,
-            "GIT_PROJECT_ROOT": str(self.server.base),
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "PATH_INFO": parts.path,
-            "QUERY_STRING": parts.query,
-            "REQUEST_METHOD": self.command,
-            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": "127.0.0.1",
-            "GATEWAY_INTERFACE": "CGI/1.1",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-        }
-        for header, name in (("Git-Protocol", "GIT_PROTOCOL"), ("Content-Encoding", "HTTP_CONTENT_ENCODING")):
-            if self.headers.get(header):
-                env[name] = self.headers[header]
-        done = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, timeout=60)
-        head, _, payload = done.stdout.partition(b"\r\n\r\n")
-        status, headers = 200, []
-        for line in head.decode("latin-1").split("\r\n"):
-            name, _, value = line.partition(":")
-            if name.lower() == "status":
-                status = int(value.strip().split()[0])
-            elif name:
-                headers.append((name, value.strip()))
+        status, headers, payload = http_backend(self.server.base, self.command, self.path, self.headers, body)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)

@@ -11,13 +11,52 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from gitward.local.gitserver import GIT_ENV, Upstream, git, git_daemon
 
-__all__ = ["GIT_ENV", "Upstream", "count_calls", "git", "git_daemon", "http_git_server"]
+__all__ = ["GIT_ENV", "Upstream", "count_calls", "git", "git_daemon", "http_backend", "http_git_server"]
+
+
+def http_backend(
+    base: Path, method: str, path: str, headers: Message[str, str], body: bytes, user: str = ""
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One smart-HTTP request through `git http-backend` (CGI): its status, headers and payload."""
+    parts = urlsplit(path)
+    env = {
+        **GIT_ENV,
+        "GIT_PROJECT_ROOT": str(base),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": parts.path,
+        "QUERY_STRING": parts.query,
+        "REQUEST_METHOD": method,
+        "CONTENT_TYPE": headers.get("Content-Type", ""),
+        "CONTENT_LENGTH": str(len(body)),
+        "REMOTE_ADDR": "127.0.0.1",
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    if user:
+        env["REMOTE_USER"] = user
+    for header, name in (("Git-Protocol", "GIT_PROTOCOL"), ("Content-Encoding", "HTTP_CONTENT_ENCODING")):
+        if headers.get(header):
+            env[name] = headers[header]
+    done = subprocess.run(
+        ["git", "http-backend"], input=body, env=env, capture_output=True, check=False, timeout=60
+    )
+    head, _, payload = done.stdout.partition(b"\r\n\r\n")
+    status = 200
+    found: list[tuple[str, str]] = []
+    for line in head.decode("latin-1").split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.lower() == "status":
+            status = int(value.strip().split()[0])
+        elif name:
+            found.append((name, value.strip()))
+    return status, found, payload
 
 
 class _CgiHandler(BaseHTTPRequestHandler):
@@ -42,36 +81,9 @@ class _CgiHandler(BaseHTTPRequestHandler):
             return
         self.server.requests.append(self.path)
         body = self._body()
-        parts = urlsplit(self.path)
-        env = {
-            **GIT_ENV,
-            "GIT_PROJECT_ROOT": str(self.server.base),
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "PATH_INFO": parts.path,
-            "QUERY_STRING": parts.query,
-            "REQUEST_METHOD": self.command,
-            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_USER": self.server.username,
-            "REMOTE_ADDR": "127.0.0.1",
-            "GATEWAY_INTERFACE": "CGI/1.1",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-        }
-        for header, name in (("Git-Protocol", "GIT_PROTOCOL"), ("Content-Encoding", "HTTP_CONTENT_ENCODING")):
-            if self.headers.get(header):
-                env[name] = self.headers[header]
-        done = subprocess.run(
-            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False, timeout=60
+        status, headers, payload = http_backend(
+            self.server.base, self.command, self.path, self.headers, body, user=self.server.username
         )
-        head, _, payload = done.stdout.partition(b"\r\n\r\n")
-        status = 200
-        headers: list[tuple[str, str]] = []
-        for line in head.decode("latin-1").split("\r\n"):
-            name, _, value = line.partition(":")
-            if name.lower() == "status":
-                status = int(value.strip().split()[0])
-            elif name:
-                headers.append((name, value.strip()))
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
