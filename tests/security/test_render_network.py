@@ -30,11 +30,17 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from gitward.controller.run import Controller
 from gitward.render import Limits, ToolRunner, Tools, ValidationFailed, netns
 from gitward.render.job import Job
 from gitward.render.kustomize import render_kustomize
 from gitward.render.tools import sandbox_env
+from tests.e2e.support import app_status, condition, live, until
+from tests.helpers import Cluster
 from tests.render.conftest import helm_bin, kustomize_bin, tools  # noqa: F401
+from tests.security.conftest import Bystander
+from tests.security.tenant import synced_tenant
+from tests.source.servers import Upstream
 
 RESOURCE = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\n"
 
@@ -189,3 +195,34 @@ def test_where_no_namespace_can_be_made_tools_still_run_and_a_warning_says_so_on
     warnings = [entry for entry in logs if entry["event"] == "render.network_namespace_unavailable"]
     assert len(warnings) == 1, logs
     assert "unshare" in warnings[0]["reason"]
+
+
+# End to end --------------------------------------------------------------------------------------
+
+
+@pytest.mark.cluster
+async def test_a_tenants_kustomization_naming_a_loopback_service_reaches_nothing_and_applies_nothing(
+    cluster: Cluster,
+    namespace: str,
+    controller: Controller,
+    repo: tuple[str, Upstream],
+    bystander: Bystander,
+    loopback: Loopback,
+) -> None:
+    """The attack as a tenant makes it: a commit whose kustomization pulls from a service on 127.0.0.1."""
+    tenant = await synced_tenant(cluster, namespace, repo)
+    tenant.upstream.commit(
+        {"deploy/kustomization.yaml": f"resources:\n- config.yaml\n- {loopback.url}/internal/secrets.yaml\n"}
+    )
+
+    def refused() -> dict[str, object] | None:
+        found = condition(app_status(cluster, namespace, tenant.name), "ComparisonError")
+        return found if found and "kustomization.yaml" in str(found.get("message")) else None
+
+    found = await until(refused, what="a ComparisonError naming the kustomization")
+    assert loopback.url.removeprefix("http://") in str(found["message"])
+    await bystander.heals()
+
+    assert loopback.requests == [], "a render reached a loopback service"
+    assert app_status(cluster, namespace, tenant.name)["sync"]["revision"] == tenant.good
+    assert live(cluster, "configmap", "fetched", tenant.target) is None
