@@ -11,8 +11,8 @@ from gitward.controller import pending as records
 from gitward.controller.operation import without_done_hooks
 from gitward.controller.pending import Pending, Revisioned
 from gitward.model.application import Application
+from gitward.model.fields import SpecError
 from gitward.model.operation import RetryStrategy
-from gitward.model.source import SpecError
 
 SHA1 = "1" * 40
 SHA2 = "2" * 40

@@ -30,9 +30,10 @@ from hypothesis import strategies as st
 from gitward.engine import options as sync_options
 from gitward.model.application import Application, ApplicationSpec
 from gitward.model.codec import EXTRA, Record, field_infos
+from gitward.model.fields import SpecError
 from gitward.model.operation import Operation
 from gitward.model.project import AppProject
-from gitward.model.source import ApplicationSource, SpecError
+from gitward.model.source import ApplicationSource
 from gitward.model.sync import SyncSpecError
 
 # A parse of a few kilobytes takes microseconds; a second means a pathological path (a backtracking

@@ -9,6 +9,7 @@ import pytest
 
 from gitward.engine.project_policy import source_permitted
 from gitward.engine.repo_credentials import RepoCredential, match, parse
+from gitward.model.fields import SpecError
 from gitward.model.project import AppProject, AppProjectSpec
 from gitward.model.repo_url import (
     ALLOW_LOCAL_ENV,
@@ -19,7 +20,7 @@ from gitward.model.repo_url import (
     pattern_key,
     under,
 )
-from gitward.model.source import ApplicationSource, SpecError
+from gitward.model.source import ApplicationSource
 from gitward.render.tools import sandbox_env
 from gitward.server.webhook_match import repo_key
 from gitward.source import Credentials, RepoCache, RepositoryURLRefused

@@ -28,7 +28,8 @@ from gitward.engine.repo_credentials import load as load_credentials
 from gitward.engine.repo_credentials import match as match_credentials
 from gitward.kube import Connection, KubeError
 from gitward.model.application import Application
-from gitward.model.source import ApplicationSource, SpecError
+from gitward.model.fields import SpecError
+from gitward.model.source import ApplicationSource
 from gitward.model.sync import SyncSpecError
 from gitward.render import AppContext, Renderer, RenderError, RenderSettings, SourceTree, ValidationFailed
 from gitward.source import RepoCache, SourceError

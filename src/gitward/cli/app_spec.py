@@ -18,7 +18,7 @@ import yaml
 
 from gitward.cli.app_api import BAD_INPUT, CliError, Target
 from gitward.model.application import API_VERSIONS, IN_CLUSTER, Application
-from gitward.model.source import SpecError
+from gitward.model.fields import SpecError
 
 
 @dataclass(frozen=True)

@@ -68,9 +68,9 @@ from gitward.kube import KubeError, Writer
 from gitward.kube.connection import Connection
 from gitward.kube.store import Store
 from gitward.model.application import Application
+from gitward.model.fields import SpecError
 from gitward.model.operation import Operation
 from gitward.model.resource import TRACKING_ANNOTATION, ResourceKey
-from gitward.model.source import SpecError
 from gitward.model.sync import PlannedStep, SyncSpecError
 
 log = structlog.get_logger(__name__)

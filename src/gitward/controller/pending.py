@@ -15,8 +15,9 @@ from typing import Any
 
 from gitward.engine.sync_result import OperationPhase
 from gitward.model.application import Application
+from gitward.model.fields import SpecError
 from gitward.model.operation import PAUSE_ANNOTATION, REFRESH_ANNOTATIONS, Operation, RetryStrategy
-from gitward.model.source import ApplicationSource, SpecError
+from gitward.model.source import ApplicationSource
 from gitward.model.status import ConditionType
 
 __all__ = ["PAUSE_ANNOTATION", "REFRESH_ANNOTATIONS", "Pending", "Revisioned"]

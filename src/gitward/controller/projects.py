@@ -29,9 +29,9 @@ from gitward.kube import WatchCache
 from gitward.kube.discovery import UnknownKind
 from gitward.kube.store import Change
 from gitward.model.application import Application
+from gitward.model.fields import SpecError
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
-from gitward.model.source import SpecError
 
 log = structlog.get_logger(__name__)
 

@@ -38,9 +38,10 @@ from gitward.engine.sync_result import OperationPhase, SyncRequest
 from gitward.kube import KubeError, WatchCache, Writer
 from gitward.kube.connection import Connection
 from gitward.model.application import IN_CLUSTER, Application
+from gitward.model.fields import SpecError
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
-from gitward.model.source import ApplicationSource, SpecError
+from gitward.model.source import ApplicationSource
 from gitward.model.status import ConditionType
 from gitward.render import AppContext, Renderer, SourceTree, ValidationFailed
 from gitward.render.tools import RenderError

@@ -1,5 +1,6 @@
 """Plain typed data shared by every layer: no I/O here."""
 
+from gitward.model.fields import SpecError
 from gitward.model.resource import ResourceKey
 from gitward.model.source import (
     ApplicationSource,
@@ -9,7 +10,6 @@ from gitward.model.source import (
     KustomizeReplica,
     KustomizeSource,
     SourceType,
-    SpecError,
     sources_from_spec,
 )
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from gitward.model.codec import Record, key, read
+from gitward.model.fields import SpecError
 from gitward.model.operation import Operation, RetryStrategy
-from gitward.model.source import ApplicationSource, SpecError, sources_from_spec
+from gitward.model.source import ApplicationSource, sources_from_spec
 from gitward.model.status import ApplicationStatus
 
 GROUP = "gitward.dev"

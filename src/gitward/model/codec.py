@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self, TypeVar
 
-from gitward.model.source import SpecError, _check_keys, _mapping, _type
+from gitward.model.fields import SpecError, check_keys, mapping, type_name
 
 # Field names that camelCase does not spell the way Argo CD's JSON does.
 _JSON_NAMES = {"repo_url": "repoURL", "key_id": "keyID"}
@@ -129,11 +129,11 @@ def _join(where: str, name: str) -> str:
 
 
 def read(cls: type[_R], data: object, where: str) -> _R:
-    d = _mapping(data, where or "(top level)")
+    d = mapping(data, where or "(top level)")
     infos = field_infos(cls)
     known = frozenset(i.json for i in infos)
     if not cls.OPEN:
-        _check_keys(d, known, where or "(top level)")
+        check_keys(d, known, where or "(top level)")
     kwargs: dict[str, Any] = {}
     for info in infos:
         path = _join(where, info.json)
@@ -173,28 +173,28 @@ def read_value(hint: Any, value: object, where: str) -> Any:
         return value
     if origin is tuple:
         if not isinstance(value, list):
-            raise SpecError(f"{where}: expected a list, got {_type(value)}")
+            raise SpecError(f"{where}: expected a list, got {type_name(value)}")
         return tuple(read_value(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
     if origin is dict:
-        mapping = _mapping(value, where)
-        return {k: read_value(args[1], v, f"{where}.{k}") for k, v in mapping.items()}
+        entries = mapping(value, where)
+        return {k: read_value(args[1], v, f"{where}.{k}") for k, v in entries.items()}
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         allowed = [m.value for m in hint]
         if value not in allowed:
-            shown = repr(value) if isinstance(value, str) else _type(value)
+            shown = repr(value) if isinstance(value, str) else type_name(value)
             raise SpecError(f"{where}: expected one of {', '.join(allowed)}, got {shown}")
         return hint(value)
     if hint is bool:
         if not isinstance(value, bool):
-            raise SpecError(f"{where}: expected true or false, got {_type(value)}")
+            raise SpecError(f"{where}: expected true or false, got {type_name(value)}")
         return value
     if hint is int:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise SpecError(f"{where}: expected a whole number, got {_type(value)}")
+            raise SpecError(f"{where}: expected a whole number, got {type_name(value)}")
         return value
     if hint is str:
         if not isinstance(value, str):
-            raise SpecError(f"{where}: expected a string, got {_type(value)}")
+            raise SpecError(f"{where}: expected a string, got {type_name(value)}")
         return value
     if hasattr(hint, "from_json"):
         return hint.from_json(value, where)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from gitward.model.source import SpecError, _type
+from gitward.model.fields import SpecError, type_name
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = r"[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h)"
@@ -39,7 +39,7 @@ class Duration:
     @classmethod
     def from_json(cls, value: object, where: str) -> Duration:
         if not isinstance(value, str):
-            raise SpecError(f"{where}: expected a duration string such as 5s, got {_type(value)}")
+            raise SpecError(f"{where}: expected a duration string such as 5s, got {type_name(value)}")
         return cls.parse(value, where)
 
     def to_json(self) -> str:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from gitward.model.codec import Record, key
 from gitward.model.duration import Duration
-from gitward.model.source import ApplicationSource, SpecError
+from gitward.model.fields import SpecError
+from gitward.model.source import ApplicationSource
 
 # Annotations a person (or the CLI, API or a webhook) sets on an Application; the controller acts on them.
 PAUSE_ANNOTATION = "gitward.dev/automation-paused"  # set by a rollback; removed by the next manual sync

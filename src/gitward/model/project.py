@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from gitward.model.application import GROUP, VERSION, check_type_meta, manifest_order
 from gitward.model.codec import Record, key
 from gitward.model.duration import Duration
-from gitward.model.source import SpecError
+from gitward.model.fields import SpecError
 
 # Five cron fields, or one of the descriptors (@daily, @hourly, ...) the Go cron parser accepts.
 CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|\S+(\s+\S+){4})$"

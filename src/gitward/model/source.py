@@ -16,12 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gitward.model import names
+from gitward.model.fields import (
+    SpecError,
+    boolean,
+    check_keys,
+    list_of,
+    mapping,
+    str_list,
+    str_map,
+    string,
+    type_name,
+)
 from gitward.model.glob import GlobError, check_glob
 from gitward.model.repo_url import RepoURLError, local_repos_allowed, normalise
-
-
-class SpecError(ValueError):
-    """A source spec that does not have the shape Argo CD's Application defines."""
 
 
 class SourceType(enum.StrEnum):
@@ -39,76 +46,14 @@ _Path = str
 _T = TypeVar("_T")
 
 
-def _check_keys(data: Mapping[str, object], allowed: frozenset[str], where: _Path) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise SpecError(f"{where}: unknown field(s) {', '.join(unknown)}; expected some of {sorted(allowed)}")
-
-
-def _mapping(value: object, where: _Path) -> Mapping[str, object]:
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise SpecError(f"{where}: expected an object, got {_type(value)}")
-    return value
-
-
-def _type(value: object) -> str:
-    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list"}
-    if value is None:
-        return "null"
-    if isinstance(value, Mapping):
-        return "an object"
-    return names.get(type(value), type(value).__name__)
-
-
-def _str(data: Mapping[str, object], key: str, where: _Path, default: str = "") -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str):
-        raise SpecError(f"{where}.{key}: expected a string, got {_type(value)}")
-    return value
-
-
 def _glob(data: Mapping[str, object], key: str, where: _Path) -> str:
     """A path glob, checked now: a bad one is a spec error naming the field, not a failed render."""
-    pattern = _str(data, key, where)
+    pattern = string(data, key, where)
     try:
         check_glob(pattern.removeprefix("./"), separator="/", zero_dirs=True)
     except GlobError as problem:
         raise SpecError(f"{where}.{key}: {problem}") from None
     return pattern
-
-
-def _opt_str(data: Mapping[str, object], key: str, where: _Path) -> str | None:
-    return None if data.get(key) is None else _str(data, key, where)
-
-
-def _bool(data: Mapping[str, object], key: str, where: _Path) -> bool:
-    value = data.get(key, False)
-    if not isinstance(value, bool):
-        raise SpecError(f"{where}.{key}: expected true or false, got {_type(value)}")
-    return value
-
-
-def _list(data: Mapping[str, object], key: str, where: _Path) -> list[object]:
-    value = data.get(key, [])
-    if not isinstance(value, list):
-        raise SpecError(f"{where}.{key}: expected a list, got {_type(value)}")
-    return value
-
-
-def _str_list(data: Mapping[str, object], key: str, where: _Path) -> tuple[str, ...]:
-    items = _list(data, key, where)
-    for i, item in enumerate(items):
-        if not isinstance(item, str):
-            raise SpecError(f"{where}.{key}[{i}]: expected a string, got {_type(item)}")
-    return tuple(str(i) for i in items)
-
-
-def _str_map(data: Mapping[str, object], key: str, where: _Path) -> dict[str, str]:
-    value = _mapping(data.get(key, {}), f"{where}.{key}")
-    for k, v in value.items():
-        if not isinstance(v, str):
-            raise SpecError(f"{where}.{key}.{k}: expected a string, got {_type(v)}")
-    return {k: str(v) for k, v in value.items()}
 
 
 class _Fingerprinted:
@@ -140,10 +85,10 @@ class DirectorySource(_Fingerprinted):
 
     @classmethod
     def from_dict(cls, data: object, where: _Path = "directory") -> DirectorySource:
-        d = _mapping(data, where)
-        _check_keys(d, cls._KEYS, where)
+        d = mapping(data, where)
+        check_keys(d, cls._KEYS, where)
         patterns = [_glob(d, key, where) for key in ("include", "exclude")]
-        return cls(_bool(d, "recurse", where), *patterns)
+        return cls(boolean(d, "recurse", where), *patterns)
 
     def to_dict(self) -> dict[str, Any]:
         return _compact({"recurse": self.recurse, "include": self.include, "exclude": self.exclude})
@@ -169,14 +114,14 @@ class HelmParameter(_Fingerprinted):
 
     @classmethod
     def from_dict(cls, data: object, where: _Path) -> HelmParameter:
-        d = _mapping(data, where)
-        _check_keys(d, frozenset({"name", "value", "forceString"}), where)
+        d = mapping(data, where)
+        check_keys(d, frozenset({"name", "value", "forceString"}), where)
         if "name" not in d:
             raise SpecError(f"{where}.name: required")
         return cls(
-            _named(_str(d, "name", where), names.parameter_name, f"{where}.name"),
-            _named(_str(d, "value", where), names.argument, f"{where}.value", show=False),
-            _bool(d, "forceString", where),
+            _named(string(d, "name", where), names.parameter_name, f"{where}.name"),
+            _named(string(d, "value", where), names.argument, f"{where}.value", show=False),
+            boolean(d, "forceString", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -215,14 +160,14 @@ class HelmSource(_Fingerprinted):
 
     @classmethod
     def from_dict(cls, data: object, where: _Path = "helm") -> HelmSource:
-        d = _mapping(data, where)
-        _check_keys(d, cls._KEYS, where)
-        params = _list(d, "parameters", where)
-        release_name = _str(d, "releaseName", where)
-        namespace = _str(d, "namespace", where)
-        kube_version = _str(d, "kubeVersion", where)
-        value_files = _str_list(d, "valueFiles", where)
-        api_versions = _str_list(d, "apiVersions", where)
+        d = mapping(data, where)
+        check_keys(d, cls._KEYS, where)
+        params = list_of(d, "parameters", where)
+        release_name = string(d, "releaseName", where)
+        namespace = string(d, "namespace", where)
+        kube_version = string(d, "kubeVersion", where)
+        value_files = str_list(d, "valueFiles", where)
+        api_versions = str_list(d, "apiVersions", where)
         # Each of these reaches helm's command line: see gitward.model.names.
         if release_name:
             _named(release_name, names.release_name, f"{where}.releaseName")
@@ -236,8 +181,8 @@ class HelmSource(_Fingerprinted):
             _named(entry, names.api_version, f"{where}.apiVersions[{i}]")
         return cls(
             value_files=value_files,
-            values=_str(d, "values", where),
-            values_object=dict(_mapping(d.get("valuesObject", {}), f"{where}.valuesObject")),
+            values=string(d, "values", where),
+            values_object=dict(mapping(d.get("valuesObject", {}), f"{where}.valuesObject")),
             parameters=tuple(
                 HelmParameter.from_dict(p, f"{where}.parameters[{i}]") for i, p in enumerate(params)
             ),
@@ -245,8 +190,8 @@ class HelmSource(_Fingerprinted):
             namespace=namespace,
             kube_version=kube_version,
             api_versions=api_versions,
-            skip_crds=_bool(d, "skipCrds", where),
-            ignore_missing_value_files=_bool(d, "ignoreMissingValueFiles", where),
+            skip_crds=boolean(d, "skipCrds", where),
+            ignore_missing_value_files=boolean(d, "ignoreMissingValueFiles", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -275,15 +220,15 @@ class KustomizeReplica(_Fingerprinted):
 
     @classmethod
     def from_dict(cls, data: object, where: _Path) -> KustomizeReplica:
-        d = _mapping(data, where)
-        _check_keys(d, frozenset({"name", "count"}), where)
+        d = mapping(data, where)
+        check_keys(d, frozenset({"name", "count"}), where)
         count = d.get("count")
         # Argo CD accepts the count as a number or a numeric string (an IntOrString).
         if isinstance(count, str) and count.isdigit():
             count = int(count)
         if not isinstance(count, int) or isinstance(count, bool):
-            raise SpecError(f"{where}.count: expected a whole number, got {_type(count)}")
-        return cls(_str(d, "name", where), count)
+            raise SpecError(f"{where}.count: expected a whole number, got {type_name(count)}")
+        return cls(string(d, "name", where), count)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "count": self.count}
@@ -330,18 +275,18 @@ class KustomizeSource(_Fingerprinted):
 
     @classmethod
     def from_dict(cls, data: object, where: _Path = "kustomize") -> KustomizeSource:
-        d = _mapping(data, where)
-        _check_keys(d, cls._KEYS, where)
-        replicas = _list(d, "replicas", where)
-        patches = _list(d, "patches", where)
-        without_selector = _bool(d, "labelWithoutSelector", where)
-        include_templates = _bool(d, "labelIncludeTemplates", where)
+        d = mapping(data, where)
+        check_keys(d, cls._KEYS, where)
+        replicas = list_of(d, "replicas", where)
+        patches = list_of(d, "patches", where)
+        without_selector = boolean(d, "labelWithoutSelector", where)
+        include_templates = boolean(d, "labelIncludeTemplates", where)
         if include_templates and not without_selector:
             # kustomize refuses --include-templates alone; say so before any render.
             raise SpecError(f"{where}.labelIncludeTemplates: needs labelWithoutSelector: true")
-        namespace = _str(d, "namespace", where)
-        images = _str_list(d, "images", where)
-        components = _str_list(d, "components", where)
+        namespace = string(d, "namespace", where)
+        images = str_list(d, "images", where)
+        components = str_list(d, "components", where)
         # These reach `kustomize edit`'s command line: see gitward.model.names.
         if namespace:
             _named(namespace, names.namespace, f"{where}.namespace")
@@ -349,19 +294,19 @@ class KustomizeSource(_Fingerprinted):
             for i, entry in enumerate(entries):
                 _named(entry, names.kustomize_value, f"{where}.{key}[{i}]")
         return cls(
-            name_prefix=_str(d, "namePrefix", where),
-            name_suffix=_str(d, "nameSuffix", where),
+            name_prefix=string(d, "namePrefix", where),
+            name_suffix=string(d, "nameSuffix", where),
             images=images,
             replicas=tuple(
                 KustomizeReplica.from_dict(r, f"{where}.replicas[{i}]") for i, r in enumerate(replicas)
             ),
-            common_labels=_str_map(d, "commonLabels", where),
-            common_annotations=_str_map(d, "commonAnnotations", where),
+            common_labels=str_map(d, "commonLabels", where),
+            common_annotations=str_map(d, "commonAnnotations", where),
             namespace=namespace,
             patches=tuple(_patch(p, f"{where}.patches[{i}]") for i, p in enumerate(patches)),
             components=components,
-            force_common_labels=_bool(d, "forceCommonLabels", where),
-            force_common_annotations=_bool(d, "forceCommonAnnotations", where),
+            force_common_labels=boolean(d, "forceCommonLabels", where),
+            force_common_annotations=boolean(d, "forceCommonAnnotations", where),
             label_without_selector=without_selector,
             label_include_templates=include_templates,
         )
@@ -409,23 +354,23 @@ class ApplicationSource(_Fingerprinted):
         cls, data: object, where: _Path = "source", *, local_folder: bool = False
     ) -> ApplicationSource:
         """`local_folder`: repoURL names a folder the CLI renders in place, never a repository to fetch."""
-        d = _mapping(data, where)
-        _check_keys(d, cls._KEYS, where)
-        repo_url = _str(d, "repoURL", where)
+        d = mapping(data, where)
+        check_keys(d, cls._KEYS, where)
+        repo_url = string(d, "repoURL", where)
         if not repo_url:
             raise SpecError(f"{where}.repoURL: required")
         try:
             # Refused here, before any matcher or git sees it: see gitward.model.repo_url.
             if not local_folder:
-                normalise(repo_url, allow_local=local_repos_allowed(), chart=bool(_str(d, "chart", where)))
+                normalise(repo_url, allow_local=local_repos_allowed(), chart=bool(string(d, "chart", where)))
         except RepoURLError as problem:
             raise SpecError(f"{where}.repoURL: {problem}") from None
         # An empty targetRevision means HEAD in Argo CD, so both spellings give one spec.
-        revision = _str(d, "targetRevision", where) or "HEAD"
+        revision = string(d, "targetRevision", where) or "HEAD"
         if revision.startswith("-") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in revision):
             raise SpecError(f"{where}.targetRevision: must not start with '-' or hold control characters")
-        chart = _str(d, "chart", where)
-        ref = _str(d, "ref", where)
+        chart = string(d, "chart", where)
+        ref = string(d, "ref", where)
         if ref and not _REF.match(ref):
             raise SpecError(
                 f"{where}.ref: {ref!r} must be letters, digits, '-' or '_' (it is used as $ref/...)"
@@ -435,14 +380,14 @@ class ApplicationSource(_Fingerprinted):
         kustomize = _opt(d, "kustomize", where, KustomizeSource.from_dict)
         return cls(
             repo_url=repo_url,
-            path=_str(d, "path", where),
+            path=string(d, "path", where),
             target_revision=revision,
             chart=_named(chart, names.chart_name, f"{where}.chart") if chart else "",
             ref=ref,
             directory=directory,
             helm=helm,
             kustomize=kustomize,
-            name=_str(d, "name", where),
+            name=string(d, "name", where),
         )
 
     @property
@@ -500,20 +445,20 @@ _TARGET_KEYS = frozenset(
 
 def _patch(data: object, where: _Path) -> dict[str, Any]:
     """One of kustomize's `patches` entries: a `path` or an inline `patch`, an optional `target`."""
-    d = _mapping(data, where)
-    _check_keys(d, _PATCH_KEYS, where)
+    d = mapping(data, where)
+    check_keys(d, _PATCH_KEYS, where)
     if ("path" in d) == ("patch" in d):
         raise SpecError(f"{where}: give exactly one of path and patch")
-    _str(d, "path" if "path" in d else "patch", where)
+    string(d, "path" if "path" in d else "patch", where)
     if "target" in d:
-        target = _mapping(d["target"], f"{where}.target")
-        _check_keys(target, _TARGET_KEYS, f"{where}.target")
+        target = mapping(d["target"], f"{where}.target")
+        check_keys(target, _TARGET_KEYS, f"{where}.target")
         for key in target:
-            _str(target, key, f"{where}.target")
+            string(target, key, f"{where}.target")
     if "options" in d:
-        options = _mapping(d["options"], f"{where}.options")
+        options = mapping(d["options"], f"{where}.options")
         for key in options:
-            _bool(options, key, f"{where}.options")
+            boolean(options, key, f"{where}.options")
     return dict(d)
 
 
@@ -523,11 +468,11 @@ def sources_from_spec(spec: object, where: _Path = "spec") -> tuple[ApplicationS
     Both at once is refused (Argo CD silently ignores `source` then, which hides a mistake),
     as are two sources with the same `ref`.
     """
-    d = _mapping(spec, where)
+    d = mapping(spec, where)
     if d.get("sources") is not None and d.get("source") is not None:
         raise SpecError(f"{where}: set either source or sources, not both")
     if d.get("sources") is not None:
-        items = _list(d, "sources", where)
+        items = list_of(d, "sources", where)
         if not items:
             raise SpecError(f"{where}.sources: at least one source is required")
         sources = tuple(

@@ -22,8 +22,8 @@ from gitward.engine.diff import mask_secrets, unified
 from gitward.engine.ignore import IgnoreRuleError, load_rules
 from gitward.engine.prune import Scope, partition
 from gitward.model.application import Application
+from gitward.model.fields import SpecError
 from gitward.model.resource import ResourceKey
-from gitward.model.source import SpecError
 from gitward.render import ValidationFailed
 from gitward.render.tools import RenderError
 from gitward.source import SourceError
