@@ -52,10 +52,10 @@ def grow_until_dead(cluster: Cluster, namespace: str, controller: ControllerProc
 
 
 # A known bug, open: in 1 of 3 full runs the restarted controller finished the interrupted sync of
-# revision 2, and the next pass found the app out of sync and (selfHeal) synced revision 2 again: two
-# history entries for it. The comparison after a resumed operation does not yet wait for the watch to
-# show that operation's writes, as the normal sync's does. Not strict: the test must stay able to pass
-# and to show the fix; it is kept running so the bug stays in sight (issue 22's closing note).
+# revision 2, the comparison in the same pass still found the app out of sync, and the next pass
+# (selfHeal) synced revision 2 again: two history entries for it. Which object compared as out of
+# sync is not yet known (the controller does not log it). Not strict: the test must stay able to
+# pass and to show the fix; it keeps running so the bug stays in sight (issue 22's closing note).
 @pytest.mark.xfail(
     strict=False, reason="known: a resumed sync's revision can be synced a second time after a restart"
 )
