@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 
 from gitward.controller.queue import Backoff, WorkQueue, run_workers
@@ -108,3 +109,24 @@ async def test_a_dropped_key_loses_its_timer_and_is_never_queued_again() -> None
     await asyncio.sleep(0.2)
     assert len(queue) == 1
     assert await queue.get() == "other-app"
+
+
+async def test_workers_stop_when_cancelled_even_if_a_handler_swallowed_the_cancel() -> None:
+    """Python 3.11's wait_for can lose a cancel that races with its inner task; the loop must still end."""
+    queue = WorkQueue()
+    handled = asyncio.Event()
+
+    async def swallowing(key: str) -> None:
+        handled.set()
+        # What the race in wait_for does: the cancel never reaches the caller.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(3600)
+        queue.add(key)  # and there is always more work, as with a 1 s poll
+
+    workers = asyncio.create_task(run_workers(queue, swallowing, workers=1))
+    queue.add("app")
+    await asyncio.wait_for(handled.wait(), timeout=5)
+    workers.cancel()
+    done, _ = await asyncio.wait({workers}, timeout=5)
+    assert workers in done, "the workers kept running after they were cancelled"
+    assert workers.cancelled()

@@ -145,7 +145,13 @@ async def run_workers(queue: WorkQueue, handler: Handler, workers: int) -> None:
     """Run `workers` loops until the queue shuts down; a failing key is retried with backoff."""
 
     async def work(number: int) -> None:
+        me = asyncio.current_task()
         while True:
+            # A cancel that a library swallowed (Python 3.11's wait_for loses one that races with
+            # its inner task finishing) still ends the worker: otherwise a stopping controller
+            # would keep reconciling, and its shutdown would hang waiting for this loop.
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError
             try:
                 key = await queue.get()
             except ShutDown:
