@@ -22,7 +22,8 @@ from tests.source.servers import Upstream
 
 pytestmark = pytest.mark.cluster
 
-SEED = Path("/work/shared/examples/seed-application.yaml")
+# shared/ sits beside the repository (the checkout and CI's clone alike), never at a fixed path.
+SEED = Path(__file__).resolve().parents[3] / "shared" / "examples" / "seed-application.yaml"
 SEED_URL = "https://github.com/example/my-app.git"
 
 
