@@ -51,14 +51,6 @@ def grow_until_dead(cluster: Cluster, namespace: str, controller: ControllerProc
     raise AssertionError(f"the controller outlived {MOST_BALLAST} ConfigMaps of {BALLAST} bytes")
 
 
-# A known bug, open: in 1 of 3 full runs the restarted controller finished the interrupted sync of
-# revision 2, the comparison in the same pass still found the app out of sync, and the next pass
-# (selfHeal) synced revision 2 again: two history entries for it. Which object compared as out of
-# sync is not yet known (the controller does not log it). Not strict: the test must stay able to
-# pass and to show the fix; it keeps running so the bug stays in sight (issue 22's closing note).
-@pytest.mark.xfail(
-    strict=False, reason="known: a resumed sync's revision can be synced a second time after a restart"
-)
 def test_a_controller_killed_for_memory_mid_sync_finishes_it_after_a_restart(
     whole_cluster: Cluster, apps_namespace: str, tmp_path: Path
 ) -> None:

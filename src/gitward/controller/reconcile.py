@@ -187,6 +187,9 @@ class Reconciler:
             return (await self.operations.cannot_start(obj, app, todo, _problems(failure))).retry_in
         except (SpecError, SourceError, RenderError, ProjectRefused) as exc:
             return (await self.operations.cannot_start(obj, app, todo, str(exc))).retry_in
+        # Prune reads the watch cache: every kind the app declares or deployed must be watched
+        # first. A restarted controller resuming a sync has watched nothing yet, and pruned nothing.
+        await self.cache.ensure_all(_kinds(target.objects, obj))
         scope = Scope.of(project, app)
         return (await self.operations.run(obj, app, todo, target, rules, scope=scope)).retry_in
 
@@ -324,7 +327,10 @@ class Reconciler:
             else:
                 conditions.append(window_condition(obj.get("status") or {}, gate.message, _now()))
         elif not in_sync:
-            log.info("out of sync", app=app.name, revision=rendered.revision)
+            # Which objects differ: the first question anyone asks of an app that will not settle.
+            differing = [f"{c.key}={c.status}" for c in comparisons if c.status != SYNCED]
+            differing += [str(ResourceKey.of(o)) + "=extra" for o in extra]
+            log.info("out of sync", app=app.name, revision=rendered.revision, objects=differing[:5])
         try:
             health = await self.health_rules.rules_for(project)
             status = self._status(obj, rendered, comparisons, in_sync, conditions, health)
