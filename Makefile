@@ -31,7 +31,7 @@ typecheck: setup
 	$(RUN) mypy
 
 unit: setup
-	$(RUN) pytest tests/unit
+	$(RUN) pytest -m "not cluster"
 
 test: packages toolchain ui lint typecheck
 	$(RUN) pytest

@@ -82,3 +82,21 @@ def cluster_name() -> Iterator[str]:
     name = f"{PREFIX}-{secrets.token_hex(3)}"
     yield name
     local_cluster.down(name)
+
+
+# The fixtures that start (or tear down) a real control plane. A test that uses one, directly or
+# through another fixture, must say so with the `cluster` marker: `make unit` (`-m "not cluster"`)
+# relies on it to run in seconds, without a cluster.
+CLUSTER_FIXTURES = frozenset({"cluster", "cluster2", "cluster3", "chaos_cluster", "cluster_name"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if CLUSTER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("cluster") is None
+    ]
+    if unmarked:
+        listed = "\n  ".join(unmarked[:20])
+        raise pytest.UsageError(f"these tests start a cluster but lack `pytest.mark.cluster`:\n  {listed}")

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from gitward.cli.app_api import BAD_INPUT, CliError, Target
-from gitward.cli.app_progress import State, WaitFor, verdict
-from gitward.cli.app_spec import Flags, build
+from gitward.cli.app.api import BAD_INPUT, CliError, Target
+from gitward.cli.app.progress import State, WaitFor, verdict
+from gitward.cli.app.spec import Flags, build
 
 SOURCE = {"repoURL": "https://git.example/shop.git", "path": "deploy", "targetRevision": "main"}
 DESTINATION = {"server": "https://kubernetes.default.svc", "namespace": "shop"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gitward.controller.pending import Revisioned
+from gitward.controller.operation_request import Revisioned
 from gitward.controller.rewrites import history_rewritten
 from gitward.model.application import Application
 from gitward.source import RepoCache

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gitward.engine import tracking
-from gitward.engine.compare import (
+from gitward.engine.diff.compare import (
     OUT_OF_SYNC,
     SYNCED,
     ClusterLive,
@@ -21,8 +21,8 @@ from gitward.engine.compare import (
     WatchedLive,
     with_namespace,
 )
-from gitward.engine.diff import normalize
-from gitward.engine.ignore import load_rules
+from gitward.engine.diff.ignore import load_rules
+from gitward.engine.diff.normalize import normalize
 from gitward.kube import Connection, Discovery, WatchCache, Writer
 from gitward.model.resource import ResourceKey
 from tests.helpers import Cluster

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitward.engine.diff import mask_secrets, normalize, unified
+from gitward.engine.diff.normalize import mask_secrets, normalize, unified
 
 
 def live_deployment(replicas: int = 2) -> dict[str, Any]:

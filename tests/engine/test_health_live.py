@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gitward.engine.health import assess
+from gitward.engine.health.assess import assess
 from gitward.model.health import HealthStatus
 from tests.helpers import Cluster, eventually
 

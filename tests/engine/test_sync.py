@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from gitward.engine.applied import AppliedMemo
-from gitward.engine.compare import SYNCED, ClusterLive, Comparer, with_namespace
-from gitward.engine.sync import SyncRequest, sync
-from gitward.engine.sync_result import OperationPhase, ResultCode, SyncResult
+from gitward.engine.diff.applied import AppliedMemo
+from gitward.engine.diff.compare import SYNCED, ClusterLive, Comparer, with_namespace
+from gitward.engine.sync.operation import SyncRequest, sync
+from gitward.engine.sync.result import OperationPhase, ResultCode, SyncResult
 from gitward.kube import Connection, Discovery, Writer
 from gitward.model.health import HealthStatus
 from gitward.model.sync import SyncOptions

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from gitward.engine.ignore import load_rules
-from gitward.engine.sync import SyncRequest, sync
-from gitward.engine.sync_result import OperationPhase, SyncResult
+from gitward.engine.diff.ignore import load_rules
+from gitward.engine.sync.operation import SyncRequest, sync
+from gitward.engine.sync.result import OperationPhase, SyncResult
 from gitward.kube import Connection, Discovery, Writer
 from gitward.model.sync import SyncOptions
 from tests.engine.test_sync import by_name, config_map, deployment

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from gitward.engine.applied import AppliedMemo, declared_unchanged
+from gitward.engine.diff.applied import AppliedMemo, declared_unchanged
 
 
 def desired() -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitward.engine.sync import SyncRequest, sync
-from gitward.engine.sync_result import OperationPhase, ResultCode
+from gitward.engine.sync.operation import SyncRequest, sync
+from gitward.engine.sync.result import OperationPhase, ResultCode
 from gitward.kube import Connection, Discovery, Writer
 from tests.engine.test_sync import config_map
 from tests.helpers import Cluster

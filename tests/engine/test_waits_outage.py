@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import pytest
 
-from gitward.engine import waits
+from gitward.engine.sync import waits
 from gitward.kube import KubeError, Writer
 
 JOB = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", "namespace": "shop"}}

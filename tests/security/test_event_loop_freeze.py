@@ -30,8 +30,8 @@ import pytest
 
 from gitward.controller.leader import LeaderElector, LeaseConfig
 from gitward.controller.run import Controller
-from gitward.engine import jq_runner
-from gitward.engine.jq_runner import JqRunner
+from gitward.engine.diff import jq_runner
+from gitward.engine.diff.jq_runner import JqRunner
 from gitward.kube.connection import Connection
 from tests.e2e.support import app_status, application, condition, live, until
 from tests.helpers import Cluster

@@ -7,9 +7,9 @@ an exception that ends the comparison or the health check of every object.
 
 from __future__ import annotations
 
-from gitward.engine.client_apply import last_applied
-from gitward.engine.diff import LAST_APPLIED
-from gitward.engine.health_kinds import horizontal_pod_autoscaler
+from gitward.engine.diff.client_apply import last_applied
+from gitward.engine.diff.normalize import LAST_APPLIED
+from gitward.engine.health.kinds import horizontal_pod_autoscaler
 from gitward.model.health import HealthStatus
 
 DEEP = "[" * 200_000

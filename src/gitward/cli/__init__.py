@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gitward import __version__
-from gitward.cli.app_commands import app as app_commands
+from gitward.cli.app.commands import app as app_commands
 from gitward.cli.controller import controller
 from gitward.cli.diff import diff
 from gitward.cli.health import health

@@ -29,8 +29,8 @@ from gitward.cli.cluster_args import (
     render_folder,
 )
 from gitward.cli.output import err, fail
-from gitward.engine.compare import ClusterLive, Comparer, Comparison, with_namespace
-from gitward.engine.ignore import IgnoreRule, IgnoreRuleError, load_rules
+from gitward.engine.diff.compare import ClusterLive, Comparer, Comparison, with_namespace
+from gitward.engine.diff.ignore import IgnoreRule, IgnoreRuleError, load_rules
 from gitward.kube import Connection, Discovery, KubeError, Writer
 from gitward.model.sync import SyncSpecError
 

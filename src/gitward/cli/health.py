@@ -11,7 +11,7 @@ import typer
 import yaml
 
 from gitward.cli.output import Format, emit, fail
-from gitward.engine.health import HealthRuleError, HealthRules, assess
+from gitward.engine.health.assess import HealthRuleError, HealthRules, assess
 
 
 def _documents(path: Path) -> Iterator[Any]:

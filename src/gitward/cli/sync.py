@@ -29,9 +29,9 @@ from gitward.cli.cluster_args import (
 )
 from gitward.cli.output import err, fail
 from gitward.engine import options as sync_options
-from gitward.engine.sync import SyncRequest
-from gitward.engine.sync import sync as run_sync
-from gitward.engine.sync_result import OperationPhase, SyncResult
+from gitward.engine.sync.operation import SyncRequest
+from gitward.engine.sync.operation import sync as run_sync
+from gitward.engine.sync.result import OperationPhase, SyncResult
 from gitward.engine.tracking import format_id
 from gitward.kube import Connection, Discovery, KubeError, Writer
 from gitward.model.health import HealthStatus

@@ -24,7 +24,7 @@ import structlog
 import yaml
 
 from gitward.controller.queue import WorkQueue
-from gitward.engine.health import HealthRule, HealthRuleError, HealthRules
+from gitward.engine.health.assess import HealthRule, HealthRuleError, HealthRules
 from gitward.kube import WatchCache
 from gitward.kube.store import Change
 from gitward.model.project import AppProject

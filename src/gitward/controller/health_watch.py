@@ -14,7 +14,7 @@ from typing import Any
 
 from gitward.controller.queue import WorkQueue
 from gitward.controller.triggers import app_name
-from gitward.engine.health import assess
+from gitward.engine.health.assess import assess
 from gitward.kube.store import Change, app_of
 
 

@@ -42,7 +42,7 @@ from typing import Any
 import structlog
 
 from gitward.controller import metrics
-from gitward.controller.pending import (
+from gitward.controller.operation_request import (
     RUNNING,
     Pending,
     Revisioned,
@@ -55,15 +55,15 @@ from gitward.controller.pending import (
 from gitward.controller.status import AppResource, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
-from gitward.engine import waits
-from gitward.engine.compare import Comparer
-from gitward.engine.executor import Executor, HookOutcome
+from gitward.engine.diff.compare import Comparer
+from gitward.engine.diff.ignore import IgnoreRule
 from gitward.engine.hooks import hook_of
-from gitward.engine.ignore import IgnoreRule
-from gitward.engine.plan import wave_of
-from gitward.engine.prune import Scope
-from gitward.engine.sync import SyncOperation
-from gitward.engine.sync_result import OperationPhase, SyncRequest, SyncResult
+from gitward.engine.sync import waits
+from gitward.engine.sync.executor import Executor, HookOutcome
+from gitward.engine.sync.operation import SyncOperation
+from gitward.engine.sync.plan import wave_of
+from gitward.engine.sync.prune import Scope
+from gitward.engine.sync.result import OperationPhase, SyncRequest, SyncResult
 from gitward.kube import KubeError, Writer
 from gitward.kube.connection import Connection
 from gitward.kube.store import Store

@@ -17,24 +17,24 @@ from typing import Any
 
 import structlog
 
-from gitward.controller import pending as records
+from gitward.controller import operation_request as records
 from gitward.controller.health_rules import HealthRuleSource
 from gitward.controller.operation import Operations
-from gitward.controller.pending import Pending, Revisioned
+from gitward.controller.operation_request import Pending, Revisioned
 from gitward.controller.projects import ProjectRefused, Projects, is_manual, window_condition
 from gitward.controller.rewrites import history_rewritten
 from gitward.controller.status import MERGE_PATCH, AppResource, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
-from gitward.engine.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
-from gitward.engine.health import HealthRules, aggregate, assess
-from gitward.engine.ignore import IgnoreRule, IgnoreRuleError, load_rules
+from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
+from gitward.engine.diff.ignore import IgnoreRule, IgnoreRuleError, load_rules
+from gitward.engine.health.assess import HealthRules, aggregate, assess
 from gitward.engine.project_policy import DEFAULT_PROJECT
-from gitward.engine.prune import Scope, partition, report
 from gitward.engine.repo_credentials import WatchedCredentials, chart_access_for
 from gitward.engine.repo_credentials import match as match_credentials
-from gitward.engine.sync import sync
-from gitward.engine.sync_result import OperationPhase, SyncRequest
+from gitward.engine.sync.operation import sync
+from gitward.engine.sync.prune import Scope, partition, report
+from gitward.engine.sync.result import OperationPhase, SyncRequest
 from gitward.kube import KubeError, WatchCache, Writer
 from gitward.kube.connection import Connection
 from gitward.model.application import IN_CLUSTER, Application
@@ -98,7 +98,7 @@ class Reconciler:
             await self._finalize(obj)
             return None
         try:
-            # The operation (also kept in status.operationState) is read by gitward.controller.pending:
+            # The operation (also in status.operationState) is read by controller.operation_request:
             # a malformed request fails as an operation and is cleared; it never blocks the app.
             app = Application.from_dict({k: v for k, v in obj.items() if k not in ("operation", "status")})
             # The model checked the entries' shape; the engine compiles their pointers and jq.

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gitward.controller.pending import SYNC_ERROR, Revisioned, last_synced_revision, spec_sources
+from gitward.controller.operation_request import SYNC_ERROR, Revisioned, last_synced_revision, spec_sources
 from gitward.model.application import Application
 from gitward.source import RepoCache, redact_url
 

@@ -204,7 +204,7 @@ def object_refusal(
     """Why the project refuses this object on the destination cluster (server/name), or None.
 
     One rule for both directions: what an app may apply (check_objects) and
-    which live objects it may delete (gitward.engine.prune.Scope).
+    which live objects it may delete (gitward.engine.sync.prune.Scope).
     """
     why = kind_refusal(project, key.group, key.kind, namespaced)
     outside = namespaced and key.namespace and not destination_permitted(project, server, name, key.namespace)

@@ -99,7 +99,7 @@ class SignatureKey(Record):
 
 @dataclass(frozen=True)
 class HealthRuleSpec(Record):
-    """CEL expressions judging one kind's health for the project's apps (see gitward.engine.health_rules)."""
+    """CEL expressions judging one kind's health for the project's apps (see gitward.engine.health.rules)."""
 
     kind: str
     group: str = ""

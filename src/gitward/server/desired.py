@@ -4,7 +4,7 @@ Rendering and comparing are the controller's own code paths (its
 Reconciler's render, the shared Comparer with its dry-run cache), run in
 the server's process against the spec's target revision, so what the API
 shows is what the next reconcile would see. Secret values never leave:
-manifests are masked with `gitward.engine.diff.mask_secrets`, diffs are
+manifests are masked with `gitward.engine.diff.normalize.mask_secrets`, diffs are
 masked by the comparer.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 from gitward.controller.projects import ProjectRefused
 from gitward.controller.reconcile import Reconciler
 from gitward.controller.triggers import tracking_app
-from gitward.engine.compare import Comparer, Comparison
-from gitward.engine.diff import mask_secrets, unified
-from gitward.engine.ignore import IgnoreRuleError, load_rules
-from gitward.engine.prune import Scope, partition
+from gitward.engine.diff.compare import Comparer, Comparison
+from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
+from gitward.engine.diff.normalize import mask_secrets, unified
+from gitward.engine.sync.prune import Scope, partition
 from gitward.model.application import Application
 from gitward.model.fields import SpecError
 from gitward.model.resource import ResourceKey

@@ -3,7 +3,7 @@
 The managed objects come from the app's `status.resources`; their children
 are found by ownerReferences (Deployment -> ReplicaSet -> Pod, CronJob ->
 Job -> Pod, ...), one LIST per child kind and namespace, only for kinds that
-have children. Health is judged per object by `gitward.engine.health`, the
+have children. Health is judged per object by `gitward.engine.health.assess`, the
 same function the controller uses. Each node names its parents by uid, so a
 UI draws the graph from the flat list.
 """
@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from gitward.engine.health import assess
+from gitward.engine.health.assess import assess
 from gitward.kube import Discovery, KubeError, Writer
 
 # (group, kind) -> the kinds whose objects it owns, as (apiVersion, kind).
