@@ -142,8 +142,8 @@ async def test_a_jq_failure_at_run_time_names_the_expression_but_never_the_value
         ({"kind": "Deployment", "jsonPointers": ["spec/replicas"]}, "must start with '/'"),
         ({"kind": "Deployment", "jsonPointers": ["/a~2b"]}, "'~' must be followed by 0 or 1"),
         ({"kind": "Deployment", "jsonPointers": [""]}, "whole object"),
-        ({"kind": "Deployment", "jsonPointer": ["/spec"]}, "unknown key 'jsonPointer'"),
-        ({"kind": "Deployment", "jsonPointers": "/spec"}, "expected a list of strings"),
+        ({"kind": "Deployment", "jsonPointer": ["/spec"]}, "unknown field(s) jsonPointer"),
+        ({"kind": "Deployment", "jsonPointers": "/spec"}, "jsonPointers: expected a list"),
     ],
 )
 def test_malformed_rules_are_refused_with_the_reason(entry: dict[str, Any], complaint: str) -> None:

@@ -26,17 +26,9 @@ import jq  # type: ignore[import-not-found]  # a C extension without stubs; only
 
 from gitward.engine.diff.jq_runner import JqError, JqRunner, JqStopped, JqTimeout, default_runner
 from gitward.engine.trees import object_copy
+from gitward.model.application import ResourceIgnoreDifferences
+from gitward.model.fields import SpecError
 from gitward.model.resource import ResourceKey
-
-_FIELDS = {
-    "group": "group",
-    "kind": "kind",
-    "name": "name",
-    "namespace": "namespace",
-    "jsonPointers": "json_pointers",
-    "jqPathExpressions": "jq_path_expressions",
-    "managedFieldsManagers": "managed_fields_managers",
-}
 
 # jq's run-time errors quote the data they failed on ('Cannot iterate over string ("hunter2")', or the
 # whole value with `error`); only these value-free openings are passed on, so a Secret's value cannot leak.
@@ -51,32 +43,27 @@ class IgnoreRuleError(ValueError):
 
 @dataclass(frozen=True)
 class IgnoreRule:
-    """One entry of `spec.ignoreDifferences`; group "" is the core group, "*" matches any group or kind."""
+    """One entry of `spec.ignoreDifferences` (its shape is the model's), checked and compiled."""
 
-    kind: str
-    group: str = ""
-    name: str = ""
-    namespace: str = ""
-    json_pointers: tuple[str, ...] = ()
-    jq_path_expressions: tuple[str, ...] = ()
-    managed_fields_managers: tuple[str, ...] = ()
+    spec: ResourceIgnoreDifferences
     # Where the rule was written (`spec.ignoreDifferences[2]`): errors name the field from there.
     where: str = field(default="ignoreDifferences", compare=False)
     _pointers: tuple[tuple[str, ...], ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.kind:
+        if not self.spec.kind:
             raise IgnoreRuleError(f"{self.label}: kind is required")
         object.__setattr__(
-            self, "_pointers", tuple(_parse_pointer(p, self.label) for p in self.json_pointers)
+            self, "_pointers", tuple(_parse_pointer(p, self.label) for p in self.spec.json_pointers)
         )
-        for index, expression in enumerate(self.jq_path_expressions):
+        for index, expression in enumerate(self.spec.jq_path_expressions):
             _compile(expression, self.jq_label(index))
 
     @property
     def label(self) -> str:
-        where = "/".join(p for p in (self.namespace, self.name) if p)
-        kind = f"{self.group}/{self.kind}" if self.group else self.kind or "(no kind)"
+        spec = self.spec
+        where = "/".join(p for p in (spec.namespace, spec.name) if p)
+        kind = f"{spec.group}/{spec.kind}" if spec.group else spec.kind or "(no kind)"
         return f"{self.where} {kind}{' ' + where if where else ''}"
 
     def jq_label(self, index: int) -> str:
@@ -86,34 +73,19 @@ class IgnoreRule:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "ignoreDifferences") -> IgnoreRule:
         """A rule from Argo CD's camelCase keys; unknown keys and wrong types are refused, naming `where`."""
-        if not isinstance(data, Mapping):
-            raise IgnoreRuleError(f"{where}: expected a mapping")
-        unknown = sorted(set(data) - set(_FIELDS))
-        if unknown:
-            raise IgnoreRuleError(f"{where}: unknown key {unknown[0]!r}")
-        values: dict[str, Any] = {}
-        for key, attr in _FIELDS.items():
-            value = data.get(key)
-            if value is None:
-                continue
-            if key in ("group", "kind", "name", "namespace"):
-                if not isinstance(value, str):
-                    raise IgnoreRuleError(f"{where}.{key}: expected a string")
-                values[attr] = value
-            else:
-                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    raise IgnoreRuleError(f"{where}.{key}: expected a list of strings")
-                values[attr] = tuple(value)
-        if not values.get("kind"):
-            raise IgnoreRuleError(f"{where}.kind: required")
-        return cls(**values, where=where)
+        try:
+            spec = ResourceIgnoreDifferences.from_dict(data, where)
+        except SpecError as problem:
+            raise IgnoreRuleError(str(problem)) from None
+        return cls(spec, where=where)
 
     def matches(self, key: ResourceKey) -> bool:
+        spec = self.spec
         return (
-            self.group in ("*", key.group)
-            and self.kind in ("*", key.kind)
-            and self.name in ("", key.name)
-            and self.namespace in ("", key.namespace)
+            spec.group in ("*", key.group)
+            and spec.kind in ("*", key.kind)
+            and spec.name in ("", key.name)
+            and spec.namespace in ("", key.namespace)
         )
 
 
@@ -149,11 +121,11 @@ async def apply_rules(
     for rule in matching:
         for pointer in rule._pointers:
             _remove(out, pointer)
-        for index, expression in enumerate(rule.jq_path_expressions):
+        for index, expression in enumerate(rule.spec.jq_path_expressions):
             out = await _run(runner or default_runner(), out, expression, rule.jq_label(index))
-        if rule.managed_fields_managers:
+        if rule.spec.managed_fields_managers:
             for entry in managed_fields:
-                if entry.get("manager") in rule.managed_fields_managers:
+                if entry.get("manager") in rule.spec.managed_fields_managers:
                     fields = entry.get("fieldsV1")
                     if isinstance(fields, Mapping):
                         _remove_owned(out, fields)
