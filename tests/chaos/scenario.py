@@ -14,17 +14,21 @@ Neither may be written or deleted by anything the fault sets off.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import secrets
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tests.chaos.observe import Audit, StatusLog
+from tests.e2e.processes import ControllerProcess, controller_process
 from tests.e2e.support import application, condition
 from tests.helpers import Cluster, eventually
-from tests.source.servers import Upstream
+from tests.source.servers import Upstream, git_daemon
 
 GATE_LABEL = "gitward.dev/chaos-gate"
 
@@ -85,15 +89,18 @@ class GatedSync:
     apps: str  # the controller's namespace, where the Applications live
     target: str  # where the apps deploy
     upstream: Upstream
+    served: Path  # the folder a Git server serves; the app's repository is `shop` in it
     gate: str = field(default_factory=lambda: secrets.token_hex(4))
     first: str = ""
     second: str = ""
     gate_opened: float = 0.0
 
     @classmethod
-    def prepare(cls, cluster: Cluster, apps: str, upstream: Upstream) -> GatedSync:
-        """Revision 1 in Git, the target namespace with its hand-made ConfigMap."""
-        scenario = cls(cluster, apps, f"chaos-app-{secrets.token_hex(3)}", upstream)
+    def prepare(cls, cluster: Cluster, apps: str, served: Path) -> GatedSync:
+        """Revision 1 in Git (`served`/shop), the target namespace with its hand-made ConfigMap."""
+        served.mkdir()
+        upstream = Upstream(served / "shop")
+        scenario = cls(cluster, apps, f"chaos-app-{secrets.token_hex(3)}", upstream, served)
         scenario.first = upstream.commit(
             {
                 "deploy/web.json": deployment(2),
@@ -163,6 +170,44 @@ class GatedSync:
         assert state["phase"] == "Succeeded", state.get("message")
         assert state["syncResult"]["revision"] == self.second
         return status
+
+
+@dataclass
+class Observed:
+    """What each fault test starts from: the controller, and the writes and statuses being recorded."""
+
+    controller: ControllerProcess
+    audit: Audit
+    log: StatusLog
+
+
+def synced_and_observed(
+    stack: contextlib.ExitStack, scenario: GatedSync, url: str, folder: Path, launcher: Sequence[str] = ()
+) -> Observed:
+    """Start a controller (log in `folder`), create both apps from `url`, and once both are Synced at
+    revision 1, start recording writes in the target namespace and the shop's statuses."""
+    controller = stack.enter_context(
+        controller_process(scenario.cluster, scenario.apps, folder, "--no-leader-elect", launcher=launcher)
+    )
+    scenario.create_apps(url)
+    scenario.synced_at(scenario.first)
+    scenario.synced_at(scenario.first, name="steady")
+    audit = stack.enter_context(Audit(scenario.cluster, scenario.target))
+    log = stack.enter_context(StatusLog(scenario.cluster, scenario.apps, "shop"))
+    return Observed(controller, audit, log)
+
+
+@contextlib.contextmanager
+def sync_held_at_hook(scenario: GatedSync, folder: Path, launcher: Sequence[str] = ()) -> Iterator[Observed]:
+    """Git served by a daemon, the controller started (`synced_and_observed`), then revision 2 pushed
+    and its sync Running, its hook held at the gate: the moment each fault hits. All stopped at exit."""
+    with contextlib.ExitStack() as stack:
+        url = f"{stack.enter_context(git_daemon(scenario.served))}/shop"
+        stack.callback(scenario.close_gate)
+        observed = synced_and_observed(stack, scenario, url, folder, launcher)
+        scenario.push_second()
+        scenario.hook_waiting()
+        yield observed
 
 
 def check_recovered(scenario: GatedSync, audit: Audit, log: StatusLog) -> None:

@@ -25,11 +25,9 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.memory import memory_cgroup
-from tests.chaos.observe import Audit, StatusLog
-from tests.chaos.scenario import GatedSync, check_recovered
+from tests.chaos.scenario import GatedSync, check_recovered, sync_held_at_hook
 from tests.e2e.processes import ControllerProcess, controller_process
 from tests.helpers import Cluster
-from tests.source.servers import Upstream, git_daemon
 
 pytestmark = pytest.mark.cluster
 
@@ -55,28 +53,17 @@ def test_a_controller_killed_for_memory_mid_sync_finishes_it_after_a_restart(
     whole_cluster: Cluster, apps_namespace: str, tmp_path: Path
 ) -> None:
     cluster = whole_cluster
-    served = tmp_path / "served"
-    served.mkdir()
-    scenario = GatedSync.prepare(cluster, apps_namespace, Upstream(served / "shop"))
+    scenario = GatedSync.prepare(cluster, apps_namespace, tmp_path / "served")
     ballast = f"chaos-ballast-{secrets.token_hex(3)}"
     cluster.kubectl("create", "namespace", ballast)
-    with memory_cgroup() as cgroup, contextlib.ExitStack() as stack:
+    with (
+        memory_cgroup() as cgroup,
+        contextlib.ExitStack() as stack,
+    ):
         stack.callback(cluster.kubectl, "delete", "namespace", ballast, "--wait=false", check=False)
-        url = f"{stack.enter_context(git_daemon(served))}/shop"
-        stack.callback(scenario.close_gate)
         launcher = cgroup.launcher() if cgroup is not None else []
-        first = stack.enter_context(
-            controller_process(
-                cluster, apps_namespace, tmp_path / "first", "--no-leader-elect", launcher=launcher
-            )
-        )
-        scenario.create_apps(url)
-        scenario.synced_at(scenario.first)
-        scenario.synced_at(scenario.first, name="steady")
-        audit = stack.enter_context(Audit(cluster, scenario.target))
-        log = stack.enter_context(StatusLog(cluster, apps_namespace, "shop"))
-        scenario.push_second()
-        scenario.hook_waiting()
+        observed = stack.enter_context(sync_held_at_hook(scenario, tmp_path / "first", launcher))
+        first = observed.controller
 
         if cgroup is None:
             warnings.warn(
@@ -97,5 +84,5 @@ def test_a_controller_killed_for_memory_mid_sync_finishes_it_after_a_restart(
             controller_process(cluster, apps_namespace, tmp_path / "second", "--no-leader-elect")
         )
         scenario.open_gate()
-        check_recovered(scenario, audit, log)
+        check_recovered(scenario, observed.audit, observed.log)
         assert second.alive()

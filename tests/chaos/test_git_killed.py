@@ -16,12 +16,16 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.git_http import KillableGitServer
-from tests.chaos.observe import Audit, StatusLog
-from tests.chaos.scenario import GatedSync, check_one_spec_change, check_pruned_once, config_map, deployment
-from tests.e2e.processes import controller_process
+from tests.chaos.scenario import (
+    GatedSync,
+    check_one_spec_change,
+    check_pruned_once,
+    config_map,
+    deployment,
+    synced_and_observed,
+)
 from tests.e2e.support import condition, live
 from tests.helpers import Cluster, eventually
-from tests.source.servers import Upstream
 
 pytestmark = pytest.mark.cluster
 
@@ -30,22 +34,14 @@ def test_a_git_server_killed_mid_fetch_costs_nothing(
     whole_cluster: Cluster, apps_namespace: str, tmp_path: Path
 ) -> None:
     cluster = whole_cluster
-    served = tmp_path / "served"
-    served.mkdir()
-    scenario = GatedSync.prepare(cluster, apps_namespace, Upstream(served / "shop"))
-    server = KillableGitServer(served, tmp_path / "git-control")
+    scenario = GatedSync.prepare(cluster, apps_namespace, tmp_path / "served")
+    server = KillableGitServer(scenario.served, tmp_path / "git-control")
     with contextlib.ExitStack() as stack:
         server.start()
         stack.callback(server.kill)
         url = f"{server.url}/shop"
-        controller = stack.enter_context(
-            controller_process(cluster, apps_namespace, tmp_path / "controller", "--no-leader-elect")
-        )
-        scenario.create_apps(url)
-        scenario.synced_at(scenario.first)
-        scenario.synced_at(scenario.first, name="steady")
-        audit = stack.enter_context(Audit(cluster, scenario.target))
-        log = stack.enter_context(StatusLog(cluster, apps_namespace, "shop"))
+        observed = synced_and_observed(stack, scenario, url, tmp_path / "controller")
+        controller, audit, log = observed.controller, observed.audit, observed.log
 
         # Revision 2 without the hook: what matters here is getting it out of Git.
         server.hold(True)
