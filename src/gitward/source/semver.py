@@ -4,7 +4,7 @@ Argo CD evaluates ranges with Go's Masterminds/semver v3, whose dialect differs
 from npm's in small ways that matter here: `,` joins comparators like a space,
 `||` separates alternatives, a missing part is a wildcard (`1.2` = `1.2.x`),
 `~1` spans a major, and a prerelease only matches when its alternative names a
-prerelease. No maintained PyPI package speaks that dialect (see DESIGN-NOTES),
+prerelease. No maintained PyPI package speaks that dialect (see docs/adr/0023-git-mirrors.md),
 so this module does: versions are parsed leniently (a leading `v`, one to three
 parts), as tags in the wild are written.
 """
