@@ -73,14 +73,13 @@ class DesiredView:
             rules = load_rules(entries, "spec.ignoreDifferences")
         except IgnoreRuleError as problem:
             raise DesiredError(f"invalid spec: {problem}") from None
-        cache = self.cache
         kinds = {(str(o.get("apiVersion")), str(o.get("kind"))) for o in desired.objects}
         # Kinds the app deployed before and no longer declares: their objects are prune candidates.
         for resource in (obj.get("status") or {}).get("resources") or []:
             group, version = str(resource.get("group") or ""), str(resource.get("version") or "")
             if version:
                 kinds.add((f"{group}/{version}" if group else version, str(resource.get("kind"))))
-        await cache.ensure_all(kinds)
+        await self.cache.ensure_all(kinds)
         comparisons = await self.comparer.compare_all(desired.objects, rules, app=owner)
         wanted = {c.key for c in comparisons}
         try:
@@ -89,7 +88,7 @@ class DesiredView:
         except (ProjectRefused, SpecError, ValueError) as problem:
             raise DesiredError(str(problem)) from None
         # As the controller's prune: an object outside the project is not the app's, whatever its id.
-        candidates = (o for o in cache.store.tracked_by(owner) if ResourceKey.of(o) not in wanted)
+        candidates = (o for o in self.cache.store.tracked_by(owner) if ResourceKey.of(o) not in wanted)
         extra, _ = partition(owner, candidates, Scope.of(project, app))
         return {
             "revision": desired.revision,
