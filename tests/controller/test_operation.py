@@ -9,7 +9,8 @@ import pytest
 
 from gitward.controller import operation_request as records
 from gitward.controller.operation import without_done_hooks
-from gitward.controller.operation_request import Pending, Revisioned
+from gitward.controller.operation_request import Pending
+from gitward.engine.desired import Revisioned
 from gitward.model.application import Application
 from gitward.model.fields import SpecError
 from gitward.model.operation import RetryStrategy

@@ -57,7 +57,7 @@ async def test_a_refresh_fetches_now_and_a_hard_one_renders_afresh(
     assert cluster.get_json("deployment", "web", "-n", target)["spec"]["replicas"] == 3
     assert slow_poll.triggers.counts["refresh"] >= 1
 
-    cache = slow_poll.reconciler.renderer.cache
+    cache = slow_poll.reconciler.desired.renderer.cache
     misses = cache.misses
     refresh("normal")
     await until(lambda: not annotated(), what="the normal refresh to finish")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gitward.controller.operation_request import Revisioned
 from gitward.controller.rewrites import history_rewritten
+from gitward.engine.desired import Revisioned
 from gitward.model.application import Application
 from gitward.source import RepoCache
 from tests.source.servers import Upstream, git_daemon

@@ -19,6 +19,8 @@ from gitward.engine.repo_credentials import CredentialSecretError, chart_access_
 from gitward.kube.connection import Connection
 from gitward.model import ApplicationSource
 from gitward.render import AppContext, ChartAccess, Renderer, RenderError, RenderSettings, Tools
+from tests.cli.support import app_cli
+from tests.e2e.support import install_crds
 from tests.engine.test_repo_credentials_live import put_secret
 from tests.helpers import Cluster
 from tests.render.chart_servers import basic_auth_folder, helm, oci_registry
@@ -271,3 +273,29 @@ async def test_a_helm_repository_secret_read_from_a_real_cluster_opens_the_priva
     objects = await renderer.render_async(chart_source(url), None, AppContext("shop", chart_access=access))
 
     assert objects == expected()
+
+
+@pytest.mark.cluster
+def test_app_diff_logs_in_to_a_chart_repository_with_the_repository_secret_as_the_controller_does(
+    cluster: Cluster, namespace: str, private_helm_repo: str, password: str
+) -> None:
+    url = private_helm_repo
+    install_crds(cluster)
+    created = app_cli(
+        cluster, namespace, "create", "shop", "--repo", url, "--helm-chart", "hello", "--revision", "0.1.0",
+        "--dest-namespace", namespace,
+    )  # fmt: skip
+    assert created.code == 0, created.err
+
+    refused = app_cli(cluster, namespace, "diff", "shop")
+    assert refused.code == 2, refused.out + refused.err
+    assert f"cannot pull chart hello 0.1.0 from {url}" in refused.err
+    assert "no credentials were given" in refused.err
+
+    put_secret(
+        cluster, namespace, "charts", "repository", type="helm", url=url, username=USERNAME, password=password
+    )
+    differs = app_cli(cluster, namespace, "diff", "shop")
+    assert differs.code == 1, differs.out + differs.err
+    assert "ConfigMap" in differs.out and "shop-hello" in differs.out and "would be created" in differs.out
+    assert password not in differs.out + differs.err

@@ -14,6 +14,7 @@ import enum
 import json
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,10 +24,11 @@ import yaml
 from gitward.cli.cluster_args import tools
 from gitward.cli.output import err, fail
 from gitward.cli.repo import GitCache, KnownHosts, Password, SshKey, Token, Username, credentials_from
+from gitward.engine.desired import DesiredState, KnownCredentials
+from gitward.engine.repo_credentials import RepoCredential
 from gitward.model import ApplicationSource, SpecError, sources_from_spec
 from gitward.render import (
     AppContext,
-    ChartAccess,
     Renderer,
     RenderError,
     RenderSettings,
@@ -134,11 +136,8 @@ def render(
                     "skipCrds": skip_crds,
                 },
             )
-            tree = _tree(source, target, cache, credentials)
-            # --username/--password also log in to a chart's repository.
-            login = {source.repo_url: ChartAccess(username, password)} if source.chart and password else {}
-            app = AppContext(app_name or _default_name(source), namespace, chart_access=login)
-            objects = renderer.render(source, tree, app)
+            context = AppContext(app_name or _default_name(source), namespace)
+            objects = _render_source(renderer, source, context, cache, credentials)
     except ValidationFailed as failure:
         for problem in failure.problems:
             err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
@@ -184,33 +183,37 @@ def _source_from_flags(
     return ApplicationSource.from_dict(spec, local_folder=Path(target).is_dir())
 
 
-def _tree(
-    source: ApplicationSource, target: str, cache: Path | None, credentials: Credentials | None
-) -> SourceTree | None:
-    if source.chart:
-        return None
-    folder = Path(target)
-    if folder.is_dir():
-        return SourceTree(folder.resolve())  # no commit: rendered, not cached
-    if not _URL.match(target):
-        fail(f"{target} is neither a folder nor a repository URL")
-    return asyncio.run(_checkout([source], cache, credentials))[0]
+def _render_source(
+    renderer: Renderer,
+    source: ApplicationSource,
+    context: AppContext,
+    cache: Path | None,
+    credentials: Credentials | None,
+) -> list[dict[str, Any]]:
+    """A folder rendered where it is (no commit: never cached), or a repository's as the controller does."""
+    target = source.repo_url
+    if not source.chart:
+        if Path(target).is_dir():
+            return renderer.render(source, SourceTree(Path(target).resolve()), context)
+        if not _URL.match(target):
+            fail(f"{target} is neither a folder nor a repository URL")
+    # --username/--password also log in to a chart's repository.
+    login = credentials if credentials and (not source.chart or credentials.password) else None
+    desired = _desired(renderer, cache, login, [source])
+    return asyncio.run(desired.render_sources([source], context.name, context.namespace)).objects
 
 
-async def _checkout(
-    sources: list[ApplicationSource], cache: Path | None, credentials: Credentials | None
-) -> list[SourceTree | None]:
-    """Resolve and check out every Git source (one fetch per repository, thanks to the mirror cache)."""
-    repos = RepoCache(cache)
-
-    async def one(source: ApplicationSource) -> SourceTree | None:
-        if source.chart:
-            return None
-        found = await repos.resolve(source.repo_url, source.target_revision, credentials=credentials)
-        root = await repos.checkout(source.repo_url, found.sha, credentials=credentials)
-        return SourceTree(root, found.sha)
-
-    return list(await asyncio.gather(*(one(s) for s in sources)))
+def _desired(
+    renderer: Renderer,
+    cache: Path | None,
+    credentials: Credentials | None,
+    sources: Sequence[ApplicationSource],
+) -> DesiredState:
+    """The controller's render path, with the command's credentials for every source's repository."""
+    known = [
+        RepoCredential(s.repo_url, credentials, False, "command options") for s in sources if credentials
+    ]
+    return DesiredState(RepoCache(cache), renderer, KnownCredentials(known))
 
 
 def _render_app(
@@ -227,10 +230,10 @@ def _render_app(
     metadata = manifest.get("metadata") or {}
     destination = manifest["spec"].get("destination") or {}
     sources = sources_from_spec(manifest["spec"])
-    trees = asyncio.run(_checkout(list(sources), cache, credentials))
     name = str(metadata.get("name") or _default_name(sources[0]))
-    app = AppContext(name, str(destination.get("namespace") or ""))
-    return renderer.render_sources(sources, trees, app)
+    # The options serve the file's Git repositories, never its chart repositories (which may be anyone's).
+    desired = _desired(renderer, cache, credentials, [s for s in sources if not s.chart])
+    return asyncio.run(desired.render_sources(sources, name, str(destination.get("namespace") or ""))).objects
 
 
 def _default_name(source: ApplicationSource) -> str:

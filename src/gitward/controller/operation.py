@@ -45,7 +45,6 @@ from gitward.controller import metrics
 from gitward.controller.operation_request import (
     RUNNING,
     Pending,
-    Revisioned,
     parse_time,
     retry_policy,
     revision_of,
@@ -55,6 +54,7 @@ from gitward.controller.operation_request import (
 from gitward.controller.status import AppResource, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
+from gitward.engine.desired import Revisioned
 from gitward.engine.diff.compare import Comparer
 from gitward.engine.diff.ignore import IgnoreRule
 from gitward.engine.hooks import hook_of

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.engine.desired import Revisioned
 from gitward.engine.sync.result import OperationPhase
 from gitward.model.application import Application
 from gitward.model.fields import SpecError
@@ -20,24 +21,12 @@ from gitward.model.operation import PAUSE_ANNOTATION, REFRESH_ANNOTATIONS, Opera
 from gitward.model.source import ApplicationSource
 from gitward.model.status import ConditionType
 
-__all__ = ["PAUSE_ANNOTATION", "REFRESH_ANNOTATIONS", "Pending", "Revisioned"]
+__all__ = ["PAUSE_ANNOTATION", "REFRESH_ANNOTATIONS", "Pending"]
 
 AUTOMATION_PAUSED = str(ConditionType.automation_paused)
 SYNC_ERROR = str(ConditionType.sync_error)
 RUNNING = str(OperationPhase.running)
 _ENDED_BADLY = (str(OperationPhase.failed), str(OperationPhase.error))
-
-
-@dataclass
-class Revisioned:
-    """A rendered revision: the commit of each source and the objects they declare."""
-
-    revisions: list[str]
-    objects: list[dict[str, Any]]
-
-    @property
-    def revision(self) -> str:
-        return ",".join(r for r in self.revisions if r)
 
 
 @dataclass(frozen=True)

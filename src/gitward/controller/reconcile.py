@@ -10,7 +10,6 @@ by gitward.controller.operation; this module decides when, and reports.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,18 +19,17 @@ import structlog
 from gitward.controller import operation_request as records
 from gitward.controller.health_rules import HealthRuleSource
 from gitward.controller.operation import Operations
-from gitward.controller.operation_request import Pending, Revisioned
+from gitward.controller.operation_request import Pending
 from gitward.controller.projects import ProjectRefused, Projects, is_manual, window_condition
 from gitward.controller.rewrites import history_rewritten
 from gitward.controller.status import MERGE_PATCH, AppResource, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
-from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
+from gitward.engine.desired import DesiredState, Revisioned
+from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive
 from gitward.engine.diff.ignore import IgnoreRule, IgnoreRuleError, load_rules
 from gitward.engine.health.assess import HealthRules, aggregate, assess
 from gitward.engine.project_policy import DEFAULT_PROJECT
-from gitward.engine.repo_credentials import WatchedCredentials, chart_access_for
-from gitward.engine.repo_credentials import match as match_credentials
 from gitward.engine.sync.operation import sync
 from gitward.engine.sync.prune import Scope, partition, report
 from gitward.engine.sync.result import OperationPhase, SyncRequest
@@ -41,20 +39,16 @@ from gitward.model.application import IN_CLUSTER, Application
 from gitward.model.fields import SpecError
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
-from gitward.model.source import ApplicationSource
 from gitward.model.status import ConditionType
-from gitward.render import AppContext, Renderer, SourceTree, ValidationFailed
+from gitward.render import ValidationFailed
 from gitward.render.tools import RenderError
-from gitward.source import RepoCache, SourceError
+from gitward.source import SourceError
 
 log = structlog.get_logger(__name__)
 
 FINALIZERS = ("gitward.dev/resources-finalizer", "resources-finalizer.argocd.argoproj.io")
 OUTSIDE_PROJECT = str(ConditionType.resource_outside_project_warning)
-# A pass that is not a refresh takes a fetch of the repository started this recently: a thousand
-# apps of one repository then cost a fetch every few seconds, not one per app (a refresh always fetches).
-GIT_MAX_AGE = 3.0
-__all__ = ["FINALIZERS", "Reconciler", "Revisioned"]
+__all__ = ["FINALIZERS", "Reconciler"]
 
 
 class Reconciler:
@@ -64,8 +58,7 @@ class Reconciler:
         self,
         connection: Connection,
         cache: WatchCache,
-        repos: RepoCache,
-        renderer: Renderer,
+        desired: DesiredState,
         *,
         namespace: str,
         resource: AppResource | None = None,
@@ -77,12 +70,10 @@ class Reconciler:
         self.comparer = Comparer(
             self.writer, WatchedLive(cache, self.writer.written), dry_run_creates=False, diffs=False
         )
-        self.repos = repos
-        self.renderer = renderer
+        self.desired = desired
         self.namespace = namespace
         self.resource = resource or AppResource()
         self.status = StatusWriter(connection, self.resource)
-        self.credentials = WatchedCredentials(connection, cache.discovery, namespace)
         self.projects = Projects(cache, self.resource, namespace)
         self.health_rules = HealthRuleSource(cache, namespace, self.resource.group)
         self.operations = Operations(
@@ -134,7 +125,7 @@ class Reconciler:
         problem: tuple[str, str] | None = None
         unreachable: SourceError | None = None
         try:
-            rendered = await self.render(app, fresh=refresh is not None, hard=refresh == "hard")
+            rendered = await self.desired.render(app, fresh=refresh is not None, hard=refresh == "hard")
             # One object the project does not permit refuses the whole revision: nothing is applied.
             await self.projects.check_objects(project, app, rendered.objects)
         except SourceError as exc:
@@ -178,7 +169,7 @@ class Reconciler:
             return todo.wait
         try:
             pinned = records.pinned_sources(app, todo)
-            target = rendered if pinned is None else await self.render(app, pinned)
+            target = rendered if pinned is None else await self.desired.render(app, pinned)
             if target is None:
                 raise RenderError(problem[1] if problem else "the target revision did not render")
             if pinned is not None:
@@ -212,53 +203,6 @@ class Reconciler:
                 return None
             raise
         return found
-
-    async def render(
-        self,
-        app: Application,
-        sources: Sequence[ApplicationSource] | None = None,
-        *,
-        fresh: bool = False,
-        hard: bool = False,
-    ) -> Revisioned:
-        """The objects of `sources` (default: the spec's, at their target revisions).
-
-        `fresh` (a refresh) fetches from Git whatever is cached; `hard` also forgets the cached render.
-        """
-        sources = tuple(sources or app.spec.all_sources)
-        known, problems = await self.credentials.load()
-        for problem in problems:
-            log.warning("repository secret unusable", problem=problem)
-
-        async def tree(source: ApplicationSource) -> SourceTree | None:
-            if source.chart:
-                if hard:
-                    self.renderer.cache.discard(source.repo_url, source.target_revision)
-                return None
-            chosen = match_credentials(known, source.repo_url)
-            credentials = chosen.credentials if chosen else None
-            if fresh:
-                found = await self.repos.resolve(
-                    source.repo_url, source.target_revision, credentials=credentials, refresh=True
-                )
-            else:
-                found = await self.repos.resolve(
-                    source.repo_url, source.target_revision, credentials=credentials, max_age=GIT_MAX_AGE
-                )
-            if hard:
-                self.renderer.cache.discard(source.repo_url, found.sha)
-            root = await self.repos.checkout(source.repo_url, found.sha, credentials=credentials)
-            return SourceTree(root, found.sha)
-
-        trees = list(await asyncio.gather(*(tree(s) for s in sources)))
-        charts = chart_access_for(known, (s.repo_url for s in sources if s.chart))
-        context = AppContext(app.name, app.spec.destination.namespace, chart_access=charts)
-        objects = await self.renderer.render_sources_async(sources, trees, context)
-        objects = await with_namespace(objects, app.spec.destination.namespace, self.cache.discovery)
-        revisions = [
-            t.sha if t is not None else (s.target_revision or "") for s, t in zip(sources, trees, strict=True)
-        ]
-        return Revisioned(revisions, objects)
 
     async def _compare_and_sync(
         self,
@@ -300,7 +244,7 @@ class Reconciler:
             # Not comparable (a jq rule stopped at its deadline, a refused dry run): say so on this app.
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
             conditions = [*conditions, {"type": "ComparisonError", "message": failed[0] + more}]
-        if request is not None and (held := await history_rewritten(self.repos, obj, app, rendered)):
+        if request is not None and (held := await history_rewritten(self.desired.repos, obj, app, rendered)):
             request, conditions = None, [*conditions, held]
         retry_in: float | None = None
         ended: Mapping[str, Any] = {}

@@ -21,7 +21,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gitward.controller.operation_request import SYNC_ERROR, Revisioned, last_synced_revision, spec_sources
+from gitward.controller.operation_request import SYNC_ERROR, last_synced_revision, spec_sources
+from gitward.engine.desired import Revisioned
 from gitward.model.application import Application
 from gitward.source import RepoCache, redact_url
 

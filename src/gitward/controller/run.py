@@ -18,6 +18,8 @@ from gitward.controller.queue import DEFAULT_WORKERS, WorkQueue, run_workers
 from gitward.controller.reconcile import Reconciler
 from gitward.controller.status import AppResource
 from gitward.controller.triggers import PollPolicy, Triggers
+from gitward.engine.desired import DesiredState
+from gitward.engine.repo_credentials import WatchedCredentials
 from gitward.kube import Discovery, WatchCache
 from gitward.kube.connection import Connection
 from gitward.model.resource import ResourceKey
@@ -46,11 +48,14 @@ class Controller:
         self.cache = WatchCache(connection, Discovery(connection))
         self.queue = WorkQueue()
         self.triggers = Triggers(self.queue, settings.poll, namespace=settings.namespace)
+        self.credentials = WatchedCredentials(connection, self.cache.discovery, settings.namespace)
+        desired = DesiredState(
+            RepoCache(settings.git_cache), Renderer(settings.tools), self.credentials, self.cache.discovery
+        )
         self.reconciler = Reconciler(
             connection,
             self.cache,
-            RepoCache(settings.git_cache),
-            Renderer(settings.tools),
+            desired,
             namespace=settings.namespace,
             resource=settings.resource,
         )
@@ -89,7 +94,7 @@ class Controller:
         finally:
             self.queue.shutdown()
             await self.cache.aclose()
-            await self.reconciler.credentials.aclose()
+            await self.credentials.aclose()
             await self.notifier.aclose()
             if probes is not None:
                 await probes.stop()

@@ -1,8 +1,8 @@
 """What an app declares (its rendered manifests) and how the cluster differs from it, for the API.
 
-Rendering and comparing are the controller's own code paths (its
-Reconciler's render, the shared Comparer with its dry-run cache), run in
-the server's process against the spec's target revision, so what the API
+Rendering and comparing are the controller's own code paths (the engine's
+DesiredState, the shared Comparer with its dry-run cache), run in the
+server's process against the spec's target revision, so what the API
 shows is what the next reconcile would see. Secret values never leave:
 manifests are masked with `gitward.engine.diff.normalize.mask_secrets`, diffs are
 masked by the comparer.
@@ -11,16 +11,16 @@ masked by the comparer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from gitward.controller.projects import ProjectRefused
-from gitward.controller.reconcile import Reconciler
+from gitward.controller.projects import ProjectRefused, Projects
 from gitward.controller.triggers import tracking_app
-from gitward.engine.diff.compare import Comparer, Comparison
+from gitward.engine.desired import DesiredState, Revisioned
+from gitward.engine.diff.compare import Comparer, Comparison, WatchedLive
 from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
 from gitward.engine.diff.normalize import mask_secrets, unified
 from gitward.engine.sync.prune import Scope, partition
+from gitward.kube import WatchCache, Writer
 from gitward.model.application import Application
 from gitward.model.fields import SpecError
 from gitward.model.resource import ResourceKey
@@ -33,32 +33,28 @@ class DesiredError(Exception):
     """The app's revision cannot be rendered (or its spec read); the message says why, file:line:col."""
 
 
-@dataclass
-class Desired:
-    revision: str
-    objects: list[dict[str, Any]]
-
-
-class DesiredState:
+class DesiredView:
     """Renders and compares on behalf of API requests; one per server."""
 
-    def __init__(self, reconciler: Reconciler) -> None:
-        self.reconciler = reconciler
+    def __init__(self, desired: DesiredState, writer: Writer, cache: WatchCache, projects: Projects) -> None:
+        self.desired = desired
+        self.cache = cache
+        self.projects = projects
         # The controller's comparer gives verdicts only; a person asking for the diff wants its text.
-        self.comparer = Comparer(reconciler.writer, reconciler.comparer.live, dry_run_creates=False)
+        self.comparer = Comparer(writer, WatchedLive(cache, writer.written), dry_run_creates=False)
 
-    async def render(self, obj: Mapping[str, Any]) -> Desired:
+    async def render(self, obj: Mapping[str, Any]) -> Revisioned:
         try:
             app = Application.from_dict(obj)
             # The controller's own render: same credentials, resolution, renderers and namespace defaulting.
-            rendered = await self.reconciler.render(app)
+            rendered = await self.desired.render(app)
         except (SpecError, ValueError) as problem:
             raise DesiredError(f"invalid spec: {problem}") from None
         except ValidationFailed as failure:
             raise DesiredError("\n".join(str(p) for p in failure.problems)) from None
         except (SourceError, RenderError) as problem:
             raise DesiredError(str(problem)) from None
-        return Desired(rendered.revision, rendered.objects)
+        return rendered
 
     async def manifests(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         desired = await self.render(obj)
@@ -77,23 +73,22 @@ class DesiredState:
             rules = load_rules(entries, "spec.ignoreDifferences")
         except IgnoreRuleError as problem:
             raise DesiredError(f"invalid spec: {problem}") from None
-        cache = self.reconciler.cache
         kinds = {(str(o.get("apiVersion")), str(o.get("kind"))) for o in desired.objects}
         # Kinds the app deployed before and no longer declares: their objects are prune candidates.
         for resource in (obj.get("status") or {}).get("resources") or []:
             group, version = str(resource.get("group") or ""), str(resource.get("version") or "")
             if version:
                 kinds.add((f"{group}/{version}" if group else version, str(resource.get("kind"))))
-        await cache.ensure_all(kinds)
+        await self.cache.ensure_all(kinds)
         comparisons = await self.comparer.compare_all(desired.objects, rules, app=owner)
         wanted = {c.key for c in comparisons}
         try:
             app = Application.from_dict(obj)
-            project = await self.reconciler.projects.project(app)
+            project = await self.projects.project(app)
         except (ProjectRefused, SpecError, ValueError) as problem:
             raise DesiredError(str(problem)) from None
         # As the controller's prune: an object outside the project is not the app's, whatever its id.
-        candidates = (o for o in cache.store.tracked_by(owner) if ResourceKey.of(o) not in wanted)
+        candidates = (o for o in self.cache.store.tracked_by(owner) if ResourceKey.of(o) not in wanted)
         extra, _ = partition(owner, candidates, Scope.of(project, app))
         return {
             "revision": desired.revision,

@@ -11,12 +11,14 @@ from prometheus_client import CollectorRegistry
 
 from gitward.cachedir import cache_root
 from gitward.controller.metrics import AppInfoCollector
-from gitward.controller.reconcile import Reconciler
+from gitward.controller.projects import Projects
 from gitward.controller.status import AppResource
+from gitward.engine.desired import DesiredState
+from gitward.engine.repo_credentials import WatchedCredentials
 from gitward.kube import Connection, Discovery, Reflector, WatchCache, Writer
 from gitward.render import Renderer, Tools
 from gitward.server.auth import TokenStore
-from gitward.server.desired import DesiredState
+from gitward.server.desired import DesiredView
 from gitward.server.index import AppIndex, IndexStore
 from gitward.server.tree import TreeBuilder
 from gitward.source import RepoCache
@@ -51,15 +53,17 @@ class ServerState:
         self.tree = TreeBuilder(self.writer, self.discovery)
         # Manifests and diffs reuse the controller's render and compare, with a watch cache of their own.
         self.cache = WatchCache(connection, self.discovery)
-        self.desired = DesiredState(
-            Reconciler(
-                connection,
-                self.cache,
+        self.credentials = WatchedCredentials(connection, self.discovery, settings.namespace)
+        self.desired = DesiredView(
+            DesiredState(
                 RepoCache(settings.git_cache or cache_root() / "server-git"),
                 Renderer(settings.tools),
-                namespace=settings.namespace,
-                resource=settings.resource,
-            )
+                self.credentials,
+                self.discovery,
+            ),
+            self.writer,
+            self.cache,
+            Projects(self.cache, settings.resource, settings.namespace),
         )
         self.metrics = CollectorRegistry(auto_describe=True)
         self.metrics.register(AppInfoCollector(self.index.objects))
@@ -81,6 +85,7 @@ class ServerState:
             await self.reflector.stop()
         await self.tokens.aclose()
         await self.cache.aclose()
+        await self.credentials.aclose()
 
 
 Connect = Callable[[], Connection]

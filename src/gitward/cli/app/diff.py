@@ -1,8 +1,8 @@
 """`gitward app diff NAME`: what a sync of the app would change, rendered here as the controller renders it.
 
-The app's source is resolved and rendered locally (the same repository cache
-and renderer as the controller, the app's own repository credentials when
-the user may read them), or `--local DIR` stands in for it; the comparison
+The app's sources are resolved and rendered locally by the controller's own
+gitward.engine.desired (the credentials of its Git and chart repositories
+when the user may read the controller's repository Secrets), or `--local DIR` stands in for it; the comparison
 is `gitward diff`'s: a server-side dry run with the app's tracking ids and
 ignoreDifferences. Exit code, as `argocd app diff`: 0 no difference, 1
 differences, 2 an error.
@@ -22,16 +22,16 @@ from gitward.cli.app.api import Name, Target, run, with_target
 from gitward.cli.cluster_args import default_kubeconfig, render_folder, tools
 from gitward.cli.output import err, fail
 from gitward.controller.triggers import tracking_app
+from gitward.engine.desired import DesiredState
 from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
 from gitward.engine.repo_credentials import RepoCredential
 from gitward.engine.repo_credentials import load as load_credentials
-from gitward.engine.repo_credentials import match as match_credentials
 from gitward.kube import Connection, KubeError
 from gitward.model.application import Application
 from gitward.model.fields import SpecError
 from gitward.model.source import ApplicationSource
 from gitward.model.sync import SyncSpecError
-from gitward.render import AppContext, Renderer, RenderError, RenderSettings, SourceTree, ValidationFailed
+from gitward.render import Renderer, RenderError, RenderSettings, ValidationFailed
 from gitward.source import RepoCache, SourceError
 
 ERROR = cluster_diff.FAILED
@@ -84,11 +84,9 @@ def diff(
 def _render(
     target: Target, app: Application, sources: tuple[ApplicationSource, ...], timeout: float
 ) -> list[dict[str, Any]]:
-    renderer = Renderer(tools(), RenderSettings(timeout=timeout))
+    desired = DesiredState(RepoCache(), Renderer(tools(), RenderSettings(timeout=timeout)), _Secrets(target))
     try:
-        trees = asyncio.run(_checkout(target, sources))
-        context = AppContext(app.name, app.spec.destination.namespace)
-        return renderer.render_sources(sources, trees, context)
+        return asyncio.run(desired.render(app, sources)).objects
     except ValidationFailed as failure:
         for problem in failure.problems:
             err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
@@ -97,30 +95,20 @@ def _render(
         fail(str(problem), ERROR)
 
 
-async def _checkout(target: Target, sources: tuple[ApplicationSource, ...]) -> list[SourceTree | None]:
-    known = await _credentials(target)
-    repos = RepoCache()
+@dataclasses.dataclass(frozen=True)
+class _Secrets:
+    """The controller's repository Secrets (Git and chart repositories), if this user may read them."""
 
-    async def one(source: ApplicationSource) -> SourceTree | None:
-        if source.chart:
-            return None
-        chosen = match_credentials(known, source.repo_url)
-        credentials = chosen.credentials if chosen else None
-        found = await repos.resolve(source.repo_url, source.target_revision, credentials=credentials)
-        return SourceTree(
-            await repos.checkout(source.repo_url, found.sha, credentials=credentials), found.sha
-        )
+    target: Target
 
-    return list(await asyncio.gather(*(one(s) for s in sources)))
-
-
-async def _credentials(target: Target) -> list[RepoCredential]:
-    """The controller's repository Secrets, if this user may read them; else public access only."""
-    async with Connection.from_kubeconfig(target.kubeconfig or default_kubeconfig(), target.context) as conn:
-        try:
-            known, _ = await load_credentials(conn, target.namespace)
-        except KubeError as problem:
-            if problem.code != 403:
-                raise
-            return []
-    return known
+    async def load(self) -> tuple[list[RepoCredential], list[str]]:
+        kubeconfig = self.target.kubeconfig or default_kubeconfig()
+        async with Connection.from_kubeconfig(kubeconfig, self.target.context) as conn:
+            try:
+                known, _ = await load_credentials(conn, self.target.namespace)
+            except KubeError as problem:
+                if problem.code != 403:
+                    raise
+                return [], []  # public access only
+        # Unusable Secrets are the controller's to report (its log and the app's conditions).
+        return known, []
