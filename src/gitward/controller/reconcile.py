@@ -23,8 +23,7 @@ from gitward.controller.operation import Operations
 from gitward.controller.operation_request import Pending, Revisioned
 from gitward.controller.projects import ProjectRefused, Projects, is_manual, window_condition
 from gitward.controller.rewrites import history_rewritten
-from gitward.controller.status import MERGE_PATCH, AppResource, StatusWriter
-from gitward.controller.triggers import tracking_app
+from gitward.controller.status import StatusWriter
 from gitward.engine import options as sync_options
 from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
 from gitward.engine.diff.ignore import IgnoreRule, IgnoreRuleError, load_rules
@@ -35,9 +34,11 @@ from gitward.engine.repo_credentials import match as match_credentials
 from gitward.engine.sync.operation import sync
 from gitward.engine.sync.prune import Scope, partition, report
 from gitward.engine.sync.result import OperationPhase, SyncRequest
+from gitward.engine.tracking import tracking_app
 from gitward.kube import KubeError, WatchCache, Writer
 from gitward.kube.connection import Connection
-from gitward.model.application import IN_CLUSTER, Application
+from gitward.model.application import FINALIZERS, IN_CLUSTER, Application, AppResource
+from gitward.model.content_types import MERGE_PATCH
 from gitward.model.fields import SpecError
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
@@ -49,12 +50,11 @@ from gitward.source import RepoCache, SourceError
 
 log = structlog.get_logger(__name__)
 
-FINALIZERS = ("gitward.dev/resources-finalizer", "resources-finalizer.argocd.argoproj.io")
 OUTSIDE_PROJECT = str(ConditionType.resource_outside_project_warning)
 # A pass that is not a refresh takes a fetch of the repository started this recently: a thousand
 # apps of one repository then cost a fetch every few seconds, not one per app (a refresh always fetches).
 GIT_MAX_AGE = 3.0
-__all__ = ["FINALIZERS", "Reconciler", "Revisioned"]
+__all__ = ["Reconciler", "Revisioned"]
 
 
 class Reconciler:

@@ -16,11 +16,11 @@ from typing import Any
 
 from gitward.controller.projects import ProjectRefused
 from gitward.controller.reconcile import Reconciler
-from gitward.controller.triggers import tracking_app
 from gitward.engine.diff.compare import Comparer, Comparison
 from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
 from gitward.engine.diff.normalize import mask_secrets, unified
 from gitward.engine.sync.prune import Scope, partition
+from gitward.engine.tracking import tracking_app
 from gitward.model.application import Application
 from gitward.model.fields import SpecError
 from gitward.model.resource import ResourceKey

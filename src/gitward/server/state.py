@@ -12,8 +12,8 @@ from prometheus_client import CollectorRegistry
 from gitward.cachedir import cache_root
 from gitward.controller.metrics import AppInfoCollector
 from gitward.controller.reconcile import Reconciler
-from gitward.controller.status import AppResource
 from gitward.kube import Connection, Discovery, Reflector, WatchCache, Writer
+from gitward.model.application import AppResource
 from gitward.render import Renderer, Tools
 from gitward.server.auth import TokenStore
 from gitward.server.desired import DesiredState
