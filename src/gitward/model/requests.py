@@ -14,6 +14,7 @@ from typing import Any
 
 from gitward.model.application import FINALIZERS, AppResource
 from gitward.model.operation import PAUSE_ANNOTATION
+from gitward.model.status import OperationPhase
 
 # The fields that name one object of a partial sync (SyncOperationResource).
 RESOURCE_FIELDS = ("group", "kind", "name", "namespace")
@@ -32,8 +33,9 @@ def busy(app: Mapping[str, Any]) -> str | None:
     if app.get("operation"):
         return "another operation is already in progress (requested, not yet started)"
     state = (app.get("status") or {}).get("operationState") or {}
-    if state.get("phase") in ("Running", "Terminating"):
-        return f"another operation is already in progress ({state['phase']})"
+    phase = state.get("phase")
+    if phase in (OperationPhase.running, OperationPhase.terminating):
+        return f"another operation is already in progress ({phase})"
     return None
 
 
@@ -51,7 +53,8 @@ def sync_patch(
     if revision:
         sync["revision"] = revision
     if resources:
-        sync["resources"] = [{k: str(r.get(k) or "") for k in RESOURCE_FIELDS if r.get(k)} for r in resources]
+        # As Argo CD writes them: an empty group (the core group) or namespace is left out.
+        sync["resources"] = [{k: str(r[k]) for k in RESOURCE_FIELDS if r.get(k)} for r in resources]
     if sync_options:
         sync["syncOptions"] = list(sync_options)
     return {
