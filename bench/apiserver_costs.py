@@ -30,6 +30,7 @@ from controller import application
 from gitward.install.crds import crds
 from gitward.kube.connection import Connection
 from gitward.local import cluster
+from gitward.model.content_types import APPLY_PATCH, MERGE_PATCH
 
 PATHS = {
     "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
@@ -57,9 +58,7 @@ async def ssa(connection: Connection, obj: dict[str, Any], dry: bool) -> None:
     params = {"fieldManager": "bench", "force": "true", "fieldValidation": "Strict"}
     if dry:
         params["dryRun"] = "All"
-    await connection.request(
-        "PATCH", path(obj, True), params=params, body=obj, content_type="application/apply-patch+yaml"
-    )
+    await connection.request("PATCH", path(obj, True), params=params, body=obj, content_type=APPLY_PATCH)
 
 
 async def post(connection: Connection, obj: dict[str, Any], dry: bool) -> None:
@@ -168,7 +167,7 @@ def mixes(connection: Connection, namespace: str, sets: int) -> list[tuple[str, 
                     f"{apps_path}/{a['metadata']['name']}",
                     params={"fieldManager": "kubectl", "force": "true"},
                     body=a,
-                    content_type="application/apply-patch+yaml",
+                    content_type=APPLY_PATCH,
                 )
                 for a in apps
             ],
@@ -182,7 +181,7 @@ def mixes(connection: Connection, namespace: str, sets: int) -> list[tuple[str, 
                     f"{apps_path}/a-{i:04d}/status",
                     params={"fieldManager": "gitward"},
                     body={"status": status(i, namespace)},
-                    content_type="application/merge-patch+json",
+                    content_type=MERGE_PATCH,
                 )
                 for i in range(sets)
             ],
@@ -212,7 +211,7 @@ async def measure(args: argparse.Namespace, connection: Connection) -> None:
             f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{manifest['metadata']['name']}",
             params={"fieldManager": "bench", "force": "true"},
             body=manifest,
-            content_type="application/apply-patch+yaml",
+            content_type=APPLY_PATCH,
         )
     await asyncio.sleep(5)
     print(f"idle cluster CPU: {idle_rate:.3f} s/s", flush=True)

@@ -71,10 +71,10 @@ from gitward.kube import Discovery, WatchCache
 from gitward.kube.connection import Connection
 from gitward.local import cluster, toolchain
 from gitward.local.gitserver import Upstream, git_daemon
+from gitward.model.content_types import MERGE_PATCH
+from gitward.model.operation import REFRESH_ANNOTATION
 
 APPS_NAMESPACE = "apps"
-MERGE = "application/merge-patch+json"
-REFRESH = "gitward.dev/refresh"
 
 
 def app_yaml(index: int, marker: str | None = None) -> str:
@@ -275,7 +275,10 @@ class Bench:
             async with watching(self.connection, path, params) as events:
                 started = time.perf_counter()
                 patched = await self.connection.request(
-                    "PATCH", f"{path}/{name}", body={"spec": {"replicas": desired + 3}}, content_type=MERGE
+                    "PATCH",
+                    f"{path}/{name}",
+                    body={"spec": {"replicas": desired + 3}},
+                    content_type=MERGE_PATCH,
                 )
                 edited = patched["metadata"]["generation"]
                 while True:
@@ -297,7 +300,7 @@ class Bench:
             found = await asyncio.gather(
                 *(self.connection.request("GET", f"{apps}/{self.names[i]}") for i in indices)
             )
-            if not any(REFRESH in (app["metadata"].get("annotations") or {}) for app in found):
+            if not any(REFRESH_ANNOTATION in (app["metadata"].get("annotations") or {}) for app in found):
                 return False
             if time.monotonic() > deadline:
                 return True
@@ -324,7 +327,7 @@ class Bench:
         path = f"/api/v1/namespaces/{self.destination}/configmaps"
         apps = f"/apis/gitward.dev/v1alpha1/namespaces/{APPS_NAMESPACE}/applications"
         stale = await self.refresh_left(apps, indices)
-        annotations = {REFRESH: "normal", **({"bench.gitward.dev/nudge": marker} if stale else {})}
+        annotations = {REFRESH_ANNOTATION: "normal", **({"bench.gitward.dev/nudge": marker} if stale else {})}
         listing = await self.connection.request("GET", path, params={"limit": "1"})
         params = {"resourceVersion": listing["metadata"]["resourceVersion"]}
         async with watching(self.connection, path, params) as events:
@@ -337,7 +340,7 @@ class Bench:
                         "PATCH",
                         f"{apps}/{self.names[i]}",
                         body={"metadata": {"annotations": annotations}},
-                        content_type=MERGE,
+                        content_type=MERGE_PATCH,
                     )
                     for i in indices
                 )
@@ -432,13 +435,14 @@ async def commits(bench: Bench) -> list[str]:
         handled = handled and removed
         print(f"commit round {round_ + 1}: 1 app {one[-1]:.2f}s, {width} apps {many[-1]:.2f}s", flush=True)
     lines = [
-        f"commit to cluster with {REFRESH}: normal, {args.commit_rounds} round(s), medians:",
+        f"commit to cluster with {REFRESH_ANNOTATION}: normal, {args.commit_rounds} round(s), medians:",
         f"  one app:  {statistics.median(one):.2f}s",
         f"  {width} apps: {statistics.median(many):.2f}s (the last of them live)",
     ]
     if not handled:
         lines.append(
-            f"  (the controller left {REFRESH} in place; later rounds also changed another annotation)"
+            f"  (the controller left {REFRESH_ANNOTATION} in place; later rounds also changed another "
+            "annotation)"
         )
     return lines
 

@@ -42,6 +42,7 @@ from observe import prepare as prepare_cluster
 
 from gitward.kube import Connection
 from gitward.local import cluster, pki, toolchain
+from gitward.model.content_types import MERGE_PATCH
 from gitward.server.auth import Role, create_token
 
 NAMESPACE = "bench"
@@ -99,7 +100,7 @@ async def set_sync(kubeconfig: Path, names: Sequence[str], sync: str) -> None:
                     "PATCH",
                     f"{base}/{name}/status",
                     body={"status": {"sync": {"status": sync}}},
-                    content_type="application/merge-patch+json",
+                    content_type=MERGE_PATCH,
                 )
 
         await asyncio.gather(*(one(name) for name in names))
@@ -116,7 +117,7 @@ async def create_apps(connection: Connection, count: int) -> None:
                 "PATCH",
                 f"{base}/app-{i:05d}/status",
                 body={"status": status(i)},
-                content_type="application/merge-patch+json",
+                content_type=MERGE_PATCH,
             )
 
     await asyncio.gather(*(one(i) for i in range(count)))

@@ -48,10 +48,10 @@ from gitward.kube import Discovery, WatchCache
 from gitward.kube.connection import Connection
 from gitward.local import cluster, toolchain
 from gitward.local.gitserver import Upstream, git_daemon
+from gitward.model.content_types import MERGE_PATCH
+from gitward.model.operation import REFRESH_ANNOTATION
 from gitward.model.resource import ResourceKey
 
-MERGE = "application/merge-patch+json"
-REFRESH = "gitward.dev/refresh"
 SECRET = secrets.token_hex(16)
 DESTINATION = "webhook-bench"
 
@@ -139,14 +139,14 @@ class Bench:
         else:
             # A refresh still on an app (the controller has not finished the last one) would make
             # this patch a no-op: a second annotation that changes makes it an event all the same.
-            annotations = {REFRESH: "normal", "bench.gitward.dev/nudge": f"{marker}-{mode}"}
+            annotations = {REFRESH_ANNOTATION: "normal", "bench.gitward.dev/nudge": f"{marker}-{mode}"}
             await asyncio.gather(
                 *(
                     self.connection.request(
                         "PATCH",
                         f"{apps}/{n}",
                         body={"metadata": {"annotations": annotations}},
-                        content_type=MERGE,
+                        content_type=MERGE_PATCH,
                     )
                     for n in names
                 )

@@ -8,9 +8,9 @@ from typing import Any, cast
 
 from gitward.controller.projects import Projects, is_manual, window_condition
 from gitward.controller.queue import WorkQueue
-from gitward.controller.status import AppResource
 from gitward.kube import WatchCache
 from gitward.kube.store import Store
+from gitward.model.application import AppResource
 
 
 def app(name: str, namespace: str = "gitward", project: str | None = None) -> dict[str, Any]:

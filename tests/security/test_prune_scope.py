@@ -21,8 +21,7 @@ from typing import Any
 import pytest
 
 from gitward.controller.run import Controller
-from gitward.controller.triggers import tracking_app
-from gitward.engine.tracking import format_id
+from gitward.engine.tracking import format_id, tracking_app
 from gitward.model.application import FINALIZER, IN_CLUSTER
 from gitward.model.resource import TRACKING_ANNOTATION, ResourceKey
 from tests.e2e.support import app_status, application, condition, live, request_sync, until

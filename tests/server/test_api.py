@@ -144,7 +144,7 @@ async def test_sync_rollback_refresh_and_delete_write_the_contract(
                 "sync": {
                     "prune": True,
                     "dryRun": False,
-                    "resources": [{"group": "apps", "kind": "Deployment", "name": "web", "namespace": ""}],
+                    "resources": [{"group": "apps", "kind": "Deployment", "name": "web"}],
                 },
                 "initiatedBy": {"username": "admin-a"},
             }

@@ -1,4 +1,4 @@
-"""The server's pure parts: the app index (filters, paging, change announcements), patches, token records."""
+"""The server's pure parts: the app index (filters, paging, change announcements), token records."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from gitward.server import operations
 from gitward.server.auth import ALL_PROJECTS, Role, digest, parse_secret, record
 from gitward.server.index import AppIndex, Filters, decode_token
 
@@ -74,33 +73,6 @@ def test_status_changes_are_announced_once_and_other_groups_ignored() -> None:
 def test_foreign_continue_tokens_are_refused(token: str) -> None:
     with pytest.raises(ValueError, match="continue token"):
         decode_token(token)
-
-
-def test_rollback_defaults_to_the_entry_before_the_newest() -> None:
-    obj = app(
-        "web",
-        history=[
-            {"id": 3, "revision": "a" * 40, "sources": [{"repoURL": "u"}]},
-            {"id": 4, "revision": "b" * 40},
-        ],
-    )
-    patch = operations.rollback_patch(obj, None, "alice")
-    assert patch["metadata"]["annotations"][operations.PAUSED] == f"rollback to history 3 ({'a' * 12})"
-    assert patch["operation"]["sync"] == {"revision": "a" * 40, "sources": [{"repoURL": "u"}]}
-    with pytest.raises(operations.OperationError, match="no history entry 9"):
-        operations.rollback_patch(obj, 9, "alice")
-    with pytest.raises(operations.OperationError, match="fewer than two"):
-        operations.rollback_patch(app("new"), None, "alice")
-
-
-def test_busy_and_finalizers() -> None:
-    assert operations.busy(app("web")) is None
-    assert operations.busy({**app("web"), "operation": {"sync": {}}})
-    assert operations.busy(app("web", operationState={"phase": "Running"}))
-    assert operations.finalizer_patch(app("web"), cascade=True) == {
-        "metadata": {"finalizers": ["gitward.dev/resources-finalizer"], "resourceVersion": "1"}
-    }
-    assert operations.finalizer_patch(app("web"), cascade=False) is None
 
 
 def test_token_records_keep_only_a_hash() -> None:

@@ -14,11 +14,11 @@ from gitward.cli.cluster_args import AllowLocalRepos, Context, set_allow_local_r
 from gitward.cli.output import fail
 from gitward.controller.queue import DEFAULT_WORKERS
 from gitward.controller.run import Controller, ControllerSettings
-from gitward.controller.status import AppResource
 from gitward.controller.triggers import PollPolicy
 from gitward.install.controller import HEALTH_PORT
 from gitward.kube import KubeError
 from gitward.kube.connection import Connection
+from gitward.model.application import ARGOCD_GROUP, AppResource
 
 
 def controller(
@@ -45,7 +45,7 @@ def controller(
 ) -> None:
     """Reconcile Applications continuously: Git to cluster, drift healed, status reported."""
     set_allow_local_repos(allow_local_repos)
-    resource = AppResource(group="argoproj.io") if compat == "argocd" else AppResource()
+    resource = AppResource(group=ARGOCD_GROUP) if compat == "argocd" else AppResource()
     if compat not in ("", "argocd"):
         fail(f"--compat {compat!r}: the only compatibility mode is 'argocd'")
     settings = ControllerSettings(

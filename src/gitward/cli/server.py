@@ -11,8 +11,8 @@ import typer
 
 from gitward.cli.cluster_args import AllowLocalRepos, Context, set_allow_local_repos, tools
 from gitward.cli.output import fail
-from gitward.controller.status import AppResource
 from gitward.kube import Connection, KubeError
+from gitward.model.application import ARGOCD_GROUP, AppResource
 from gitward.server.state import Anonymous, ServerSettings
 
 
@@ -69,7 +69,7 @@ def server(
     settings = ServerSettings(
         namespace=namespace,
         anonymous=anonymous,
-        resource=AppResource(group="argoproj.io") if compat == "argocd" else AppResource(),
+        resource=AppResource(group=ARGOCD_GROUP) if compat == "argocd" else AppResource(),
         tools=tools(),
         ui_dir=ui or default_dist(),
     )

@@ -27,6 +27,7 @@ from gitward.controller.queue import WorkQueue
 from gitward.engine.health.assess import HealthRule, HealthRuleError, HealthRules
 from gitward.kube import WatchCache
 from gitward.kube.store import Change
+from gitward.model.application import GROUP
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
 
@@ -88,7 +89,7 @@ def _compile(group: str, kind: str, body: object) -> HealthRule:
 class HealthRuleSource:
     """The rules for one app: its project's over the ConfigMap's; cached until either changes."""
 
-    def __init__(self, cache: WatchCache, namespace: str, app_group: str = "gitward.dev") -> None:
+    def __init__(self, cache: WatchCache, namespace: str, app_group: str = GROUP) -> None:
         self.cache = cache
         self.namespace = namespace
         self.app_group = app_group

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitward.controller.queue import WorkQueue
-from gitward.controller.triggers import app_name
 from gitward.engine.health.assess import assess
+from gitward.engine.tracking import app_name
 from gitward.kube.store import Change, app_of
 
 

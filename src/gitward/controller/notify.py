@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import structlog
 
-from gitward.controller.status import AppResource
 from gitward.kube import KubeError
 from gitward.kube.connection import Connection
+from gitward.model.application import AppResource
 
 log = structlog.get_logger(__name__)
 

@@ -51,8 +51,7 @@ from gitward.controller.operation_request import (
     spec_sources,
     timestamp,
 )
-from gitward.controller.status import AppResource, StatusWriter
-from gitward.controller.triggers import tracking_app
+from gitward.controller.status import StatusWriter
 from gitward.engine import options as sync_options
 from gitward.engine.desired import Revisioned
 from gitward.engine.diff.compare import Comparer
@@ -64,10 +63,12 @@ from gitward.engine.sync.operation import SyncOperation
 from gitward.engine.sync.plan import wave_of
 from gitward.engine.sync.prune import Scope
 from gitward.engine.sync.result import OperationPhase, SyncRequest, SyncResult
+from gitward.engine.tracking import tracking_app
 from gitward.kube import KubeError, Writer
 from gitward.kube.connection import Connection
 from gitward.kube.store import Store
-from gitward.model.application import Application
+from gitward.model.application import Application, AppResource
+from gitward.model.content_types import JSON_PATCH
 from gitward.model.fields import SpecError
 from gitward.model.operation import Operation
 from gitward.model.resource import TRACKING_ANNOTATION, ResourceKey
@@ -77,7 +78,6 @@ log = structlog.get_logger(__name__)
 
 __all__ = ["Operations", "Outcome", "without_done_hooks"]
 
-JSON_PATCH = "application/json-patch+json"
 # How long an adopted hook is waited for: as long as a sync waits for one (SyncRequest.timeout).
 _HOOK_WAIT = 300.0
 

@@ -23,12 +23,11 @@ from typing import Any
 import structlog
 
 from gitward.controller.queue import WorkQueue
-from gitward.controller.status import AppResource
 from gitward.engine import project_policy as policy
 from gitward.kube import WatchCache
 from gitward.kube.discovery import UnknownKind
 from gitward.kube.store import Change
-from gitward.model.application import Application
+from gitward.model.application import Application, AppResource
 from gitward.model.fields import SpecError
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey

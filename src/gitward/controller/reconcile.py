@@ -22,8 +22,7 @@ from gitward.controller.operation import Operations
 from gitward.controller.operation_request import Pending
 from gitward.controller.projects import ProjectRefused, Projects, is_manual, window_condition
 from gitward.controller.rewrites import history_rewritten
-from gitward.controller.status import MERGE_PATCH, AppResource, StatusWriter
-from gitward.controller.triggers import tracking_app
+from gitward.controller.status import StatusWriter
 from gitward.engine import options as sync_options
 from gitward.engine.desired import DesiredState, Revisioned
 from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive
@@ -33,9 +32,11 @@ from gitward.engine.project_policy import DEFAULT_PROJECT
 from gitward.engine.sync.operation import sync
 from gitward.engine.sync.prune import Scope, partition, report
 from gitward.engine.sync.result import OperationPhase, SyncRequest
+from gitward.engine.tracking import tracking_app
 from gitward.kube import KubeError, WatchCache, Writer
 from gitward.kube.connection import Connection
-from gitward.model.application import IN_CLUSTER, Application
+from gitward.model.application import FINALIZERS, IN_CLUSTER, Application, AppResource
+from gitward.model.content_types import MERGE_PATCH
 from gitward.model.fields import SpecError
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
@@ -46,9 +47,8 @@ from gitward.source import SourceError
 
 log = structlog.get_logger(__name__)
 
-FINALIZERS = ("gitward.dev/resources-finalizer", "resources-finalizer.argocd.argoproj.io")
 OUTSIDE_PROJECT = str(ConditionType.resource_outside_project_warning)
-__all__ = ["FINALIZERS", "Reconciler"]
+__all__ = ["Reconciler"]
 
 
 class Reconciler:

@@ -16,12 +16,12 @@ from gitward.controller.metrics import AppInfoCollector, ProbeServer
 from gitward.controller.notify import Notifier
 from gitward.controller.queue import DEFAULT_WORKERS, WorkQueue, run_workers
 from gitward.controller.reconcile import Reconciler
-from gitward.controller.status import AppResource
 from gitward.controller.triggers import PollPolicy, Triggers
 from gitward.engine.desired import DesiredState
 from gitward.engine.repo_credentials import WatchedCredentials
 from gitward.kube import Discovery, WatchCache
 from gitward.kube.connection import Connection
+from gitward.model.application import AppResource
 from gitward.model.resource import ResourceKey
 from gitward.render import Renderer, Tools
 from gitward.source import RepoCache

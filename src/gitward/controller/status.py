@@ -13,29 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gitward.kube.connection import Connection
 from gitward.kube.store import resource_version
+from gitward.model.application import AppResource
+from gitward.model.content_types import MERGE_PATCH
 from gitward.model.redact import redact_text
 
 # Changes on every reconcile by definition; written only along with a real change.
 _VOLATILE = ("reconciledAt",)
-MERGE_PATCH = "application/merge-patch+json"
-
-
-@dataclass(frozen=True)
-class AppResource:
-    """Where Applications live: ours, or Argo CD's group in compatibility mode."""
-
-    group: str = "gitward.dev"
-    version: str = "v1alpha1"
-    plural: str = "applications"
-
-    def path(self, namespace: str, name: str, subresource: str = "") -> str:
-        base = f"/apis/{self.group}/{self.version}/namespaces/{namespace}/{self.plural}/{name}"
-        return f"{base}/{subresource}" if subresource else base
 
 
 def redacted(value: Any) -> Any:

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.controller.queue import WorkQueue
+from gitward.engine.tracking import app_name
 from gitward.kube.store import Change, ChangeType, app_of
+from gitward.model.application import ARGOCD_GROUP, GROUP
 from gitward.model.operation import REFRESH_ANNOTATIONS
 
-APPLICATION_KINDS = frozenset({("gitward.dev", "Application"), ("argoproj.io", "Application")})
+APPLICATION_KINDS = frozenset({(GROUP, "Application"), (ARGOCD_GROUP, "Application")})
 
 
 @dataclass(frozen=True)
@@ -80,20 +82,6 @@ class Triggers:
         # or an annotation such as a refresh request or the automation pause.
         self.counts[_reason(change.obj)] += 1
         self.queue.add(name)
-
-
-def tracking_app(namespace: str, name: str) -> str:
-    """The app part of the tracking ids a controller writes: its namespace too, so two apps of
-    one name in two namespaces never take (or prune) each other's objects."""
-    return f"{namespace}_{name}"
-
-
-def app_name(tracked: str, namespace: str | None) -> str | None:
-    """The queue key for a tracking id's app part; None when another namespace's app owns it."""
-    if namespace is None:
-        return tracked or None
-    prefix = f"{namespace}_"
-    return tracked.removeprefix(prefix) if tracked.startswith(prefix) else None
 
 
 def _reason(obj: Mapping[str, Any]) -> str:

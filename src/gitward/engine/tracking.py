@@ -3,7 +3,7 @@
 The id names the object it is written on. A copy of an object (made with
 `kubectl get -o yaml | kubectl create`, say) carries a copied id that names
 the original; `owner` sees the mismatch and treats the copy as nobody's, so
-it is never pruned.
+it is never pruned. The app part is `<app namespace>_<app name>` (tracking_app).
 """
 
 from __future__ import annotations
@@ -15,6 +15,21 @@ from gitward.engine.annotations import TRACKING_ID, annotations_of, describe
 from gitward.engine.trees import object_copy
 from gitward.model.resource import ResourceKey
 from gitward.model.sync import SharedResourceError, SyncSpecError, TrackingId
+
+
+def tracking_app(namespace: str, name: str) -> str:
+    """The app part of the tracking ids a controller writes: its namespace too, so two apps of
+    one name in two namespaces never take (or prune) each other's objects."""
+    return f"{namespace}_{name}"
+
+
+def app_name(tracked: str, namespace: str | None) -> str | None:
+    """The app's name from a tracking id's app part (tracking_app undone); None when an app of
+    another namespace owns it. With no namespace (a controller watching them all) the part as is."""
+    if namespace is None:
+        return tracked or None
+    prefix = f"{namespace}_"
+    return tracked.removeprefix(prefix) if tracked.startswith(prefix) else None
 
 
 def format_id(app: str, key: ResourceKey) -> str:

@@ -11,6 +11,7 @@ from gitward.kube.connection import Connection
 from gitward.kube.discovery import ApiResource, Discovery
 from gitward.kube.errors import KubeError
 from gitward.kube.store import resource_version
+from gitward.model.content_types import APPLY_PATCH, MERGE_PATCH
 from gitward.model.resource import ResourceKey
 
 FIELD_MANAGER = "gitward"
@@ -90,7 +91,7 @@ class Writer:
         """
         extra = {"force": "true"} if force else {}
         # JSON is YAML, so dicts go as JSON.
-        return await self._patch(obj, obj, "application/apply-patch+yaml", dry_run, strict, extra)
+        return await self._patch(obj, obj, APPLY_PATCH, dry_run, strict, extra)
 
     async def merge_patch(
         self,
@@ -101,7 +102,7 @@ class Writer:
         strict: bool = True,
     ) -> dict[str, Any]:
         """A JSON merge patch (RFC 7386) of the object `obj` names: client-side apply's write."""
-        return await self._patch(obj, patch, "application/merge-patch+json", dry_run, strict, {})
+        return await self._patch(obj, patch, MERGE_PATCH, dry_run, strict, {})
 
     async def _patch(
         self,

@@ -13,7 +13,12 @@ from typing import Any, ClassVar, Self
 
 from gitward.model.codec import Record, key, read
 from gitward.model.fields import SpecError
-from gitward.model.operation import Operation, RetryStrategy
+from gitward.model.operation import (
+    ARGOCD_REFRESH_ANNOTATION,
+    REFRESH_ANNOTATION,
+    Operation,
+    RetryStrategy,
+)
 from gitward.model.source import ApplicationSource, sources_from_spec
 from gitward.model.status import ApplicationStatus
 
@@ -21,10 +26,45 @@ GROUP = "gitward.dev"
 ARGOCD_GROUP = "argoproj.io"
 VERSION = "v1alpha1"
 API_VERSIONS = (f"{GROUP}/{VERSION}", f"{ARGOCD_GROUP}/{VERSION}")
+# On a deleting app, this makes the controller delete what the app deployed before the app goes.
 FINALIZER = "gitward.dev/resources-finalizer"
 ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+FINALIZERS = (FINALIZER, ARGOCD_FINALIZER)
 # The API server's address as seen from inside the cluster: the destination "this cluster".
 IN_CLUSTER = "https://kubernetes.default.svc"
+
+
+@dataclass(frozen=True)
+class AppResource:
+    """Where Applications live in the API: ours, or Argo CD's group in compatibility mode."""
+
+    group: str = GROUP
+    version: str = VERSION
+    plural: str = "applications"
+
+    @property
+    def argocd(self) -> bool:
+        """Argo CD's group: the finalizer and the refresh annotation then use Argo CD's names too."""
+        return self.group == ARGOCD_GROUP
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+    @property
+    def finalizer(self) -> str:
+        return ARGOCD_FINALIZER if self.argocd else FINALIZER
+
+    @property
+    def refresh_annotation(self) -> str:
+        return ARGOCD_REFRESH_ANNOTATION if self.argocd else REFRESH_ANNOTATION
+
+    def collection(self, namespace: str) -> str:
+        return f"/apis/{self.group}/{self.version}/namespaces/{namespace}/{self.plural}"
+
+    def path(self, namespace: str, name: str, subresource: str = "") -> str:
+        base = f"{self.collection(namespace)}/{name}"
+        return f"{base}/{subresource}" if subresource else base
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gitward.controller.status import MERGE_PATCH
 from gitward.kube import KubeError
+from gitward.model import requests
+from gitward.model.content_types import MERGE_PATCH
 from gitward.model.redact import redact_text
-from gitward.server import operations
 from gitward.server.auth import Principal
 from gitward.server.desired import DesiredError
 from gitward.server.index import Filters, decode_token
@@ -209,10 +209,10 @@ async def sync(
     state = _state(request)
     app = _find(state, who, namespace, name, write=True)
     body = body or SyncBody()
-    reason = operations.busy(app)
+    reason = requests.busy(app)
     if reason:
         raise HTTPException(409, reason)
-    patch = operations.sync_patch(
+    patch = requests.sync_patch(
         who.name,
         prune=body.prune,
         dry_run=body.dryRun,
@@ -229,13 +229,13 @@ async def rollback(
 ) -> dict[str, Any]:
     state = _state(request)
     app = _find(state, who, namespace, name, write=True)
-    reason = operations.busy(app)
+    reason = requests.busy(app)
     if reason:
         raise HTTPException(409, reason)
     try:
-        patch = operations.rollback_patch(app, (body or RollbackBody()).id, who.name)
-    except operations.OperationError as problem:
-        raise HTTPException(problem.status, str(problem)) from None
+        patch = requests.rollback_patch(app, (body or RollbackBody()).id, who.name)
+    except requests.RequestError as problem:
+        raise HTTPException(404 if problem.missing else 400, str(problem)) from None
     return await _patch(state, namespace, name, patch)
 
 
@@ -245,10 +245,8 @@ async def refresh(
 ) -> dict[str, Any]:
     state = _state(request)
     _find(state, who, namespace, name, write=True)
-    argocd = state.settings.resource.group == "argoproj.io"
-    return await _patch(
-        state, namespace, name, operations.refresh_patch((body or RefreshBody()).hard, argocd)
-    )
+    patch = requests.refresh_patch(state.settings.resource, (body or RefreshBody()).hard)
+    return await _patch(state, namespace, name, patch)
 
 
 @router.delete("/applications/{namespace}/{name}", status_code=202)
@@ -258,8 +256,7 @@ async def delete(
     """Delete the app; with cascade (the default) the controller first deletes what it deployed."""
     state = _state(request)
     app = _find(state, who, namespace, name, write=True)
-    argocd = state.settings.resource.group == "argoproj.io"
-    patch = operations.finalizer_patch(app, cascade, argocd)
+    patch = requests.finalizer_patch(app, cascade, state.settings.resource)
     if patch is not None:
         await _patch(state, namespace, name, patch)
     try:

@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 
 from gitward.kube import ApiResource, Connection, KubeError, Reflector, Store
+from gitward.model.content_types import MERGE_PATCH
 from gitward.model.resource import ResourceKey
 
 log = structlog.get_logger(__name__)
@@ -139,7 +140,7 @@ async def _patch_entry(
         "PATCH",
         _secret_path(metadata["namespace"], SECRET_NAME),
         body=patch,
-        content_type="application/merge-patch+json",
+        content_type=MERGE_PATCH,
     )
 
 

@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitward.controller.projects import ProjectRefused, Projects
-from gitward.controller.triggers import tracking_app
 from gitward.engine.desired import DesiredState, Revisioned
 from gitward.engine.diff.compare import Comparer, Comparison, WatchedLive
 from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
 from gitward.engine.diff.normalize import mask_secrets, unified
 from gitward.engine.sync.prune import Scope, partition
+from gitward.engine.tracking import tracking_app
 from gitward.kube import WatchCache, Writer
 from gitward.model.application import Application
 from gitward.model.fields import SpecError

@@ -12,10 +12,10 @@ from prometheus_client import CollectorRegistry
 from gitward.cachedir import cache_root
 from gitward.controller.metrics import AppInfoCollector
 from gitward.controller.projects import Projects
-from gitward.controller.status import AppResource
 from gitward.engine.desired import DesiredState
 from gitward.engine.repo_credentials import WatchedCredentials
 from gitward.kube import Connection, Discovery, Reflector, WatchCache, Writer
+from gitward.model.application import AppResource
 from gitward.render import Renderer, Tools
 from gitward.server.auth import TokenStore
 from gitward.server.desired import DesiredView

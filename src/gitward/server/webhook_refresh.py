@@ -23,10 +23,11 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 
-from gitward.controller.status import MERGE_PATCH
 from gitward.kube import Connection, KubeError
+from gitward.model.content_types import MERGE_PATCH
+from gitward.model.operation import REFRESH_ANNOTATIONS
+from gitward.model.requests import refresh_patch
 from gitward.server.index import AppIndex, AppKey
-from gitward.server.operations import ARGOCD_REFRESH, REFRESH
 from gitward.server.state import ServerSettings
 
 log = structlog.get_logger(__name__)
@@ -40,7 +41,7 @@ PATCHES = Counter(
 
 def _annotated(app: Mapping[str, Any]) -> bool:
     annotations = (app.get("metadata") or {}).get("annotations") or {}
-    return REFRESH in annotations or ARGOCD_REFRESH in annotations
+    return any(a in annotations for a in REFRESH_ANNOTATIONS)
 
 
 def _revisions(app: Mapping[str, Any]) -> set[str]:
@@ -134,12 +135,11 @@ class RefreshQueue:
         app = self.index.get(namespace, name)
         if app is None:
             return
-        annotation = ARGOCD_REFRESH if self.settings.resource.group == "argoproj.io" else REFRESH
         try:
             await self.connection.request(
                 "PATCH",
                 self.settings.resource.path(namespace, name),
-                body={"metadata": {"annotations": {annotation: "normal"}}},
+                body=refresh_patch(self.settings.resource),
                 content_type=MERGE_PATCH,
             )
         except KubeError as problem:

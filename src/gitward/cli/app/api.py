@@ -21,18 +21,13 @@ import typer
 
 from gitward.cli.cluster_args import Context, Kubeconfig, default_kubeconfig
 from gitward.cli.output import fail
-from gitward.controller.status import MERGE_PATCH, AppResource
 from gitward.install import DEFAULT_NAMESPACE
 from gitward.kube import Connection, KubeError
-from gitward.model.application import ARGOCD_FINALIZER, ARGOCD_GROUP, FINALIZER, GROUP, VERSION
-from gitward.model.operation import ARGOCD_REFRESH_ANNOTATION, PAUSE_ANNOTATION, REFRESH_ANNOTATION
+from gitward.model.application import ARGOCD_GROUP, GROUP, AppResource
+from gitward.model.content_types import MERGE_PATCH
 
 # Exit codes of every `gitward app` command.
 OK, FAILED, BAD_INPUT = 0, 1, 2
-
-PAUSED = PAUSE_ANNOTATION
-REFRESH = REFRESH_ANNOTATION
-ARGOCD_REFRESH = ARGOCD_REFRESH_ANNOTATION
 
 AppNamespace = Annotated[
     str,
@@ -79,22 +74,6 @@ class Target:
     def resource(self) -> AppResource:
         return AppResource(group=str(self.group))
 
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{VERSION}"
-
-    @property
-    def finalizer(self) -> str:
-        return ARGOCD_FINALIZER if self.group is ApiGroup.argocd else FINALIZER
-
-    @property
-    def refresh_annotation(self) -> str:
-        return ARGOCD_REFRESH if self.group is ApiGroup.argocd else REFRESH
-
-    @property
-    def collection(self) -> str:
-        return f"/apis/{self.group}/{VERSION}/namespaces/{self.namespace}/{self.resource.plural}"
-
 
 class Apps:
     """Reads and writes of Applications in one namespace; KubeErrors become CliErrors users can read."""
@@ -102,6 +81,10 @@ class Apps:
     def __init__(self, connection: Connection, target: Target) -> None:
         self.connection = connection
         self.target = target
+
+    @property
+    def _collection(self) -> str:
+        return self.target.resource.collection(self.target.namespace)
 
     def _path(self, name: str) -> str:
         return self.target.resource.path(self.target.namespace, name)
@@ -124,14 +107,14 @@ class Apps:
     async def list(self, selector: str = "") -> list[dict[str, Any]]:
         params = {"labelSelector": selector} if selector else None
         try:
-            answer = await self.connection.request("GET", self.target.collection, params=params)
+            answer = await self.connection.request("GET", self._collection, params=params)
         except KubeError as problem:
             raise self._explain(problem, "") from None
         return list(answer.get("items") or [])
 
     async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            made: dict[str, Any] = await self.connection.request("POST", self.target.collection, body=obj)
+            made: dict[str, Any] = await self.connection.request("POST", self._collection, body=obj)
         except KubeError as problem:
             raise self._explain(problem, str(obj["metadata"]["name"])) from None
         return made

@@ -21,11 +21,11 @@ from gitward.cli import diff as cluster_diff
 from gitward.cli.app.api import Name, Target, run, with_target
 from gitward.cli.cluster_args import default_kubeconfig, render_folder, tools
 from gitward.cli.output import err, fail
-from gitward.controller.triggers import tracking_app
 from gitward.engine.desired import DesiredState
 from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
 from gitward.engine.repo_credentials import RepoCredential
 from gitward.engine.repo_credentials import load as load_credentials
+from gitward.engine.tracking import tracking_app
 from gitward.kube import Connection, KubeError
 from gitward.model.application import Application
 from gitward.model.fields import SpecError

@@ -28,6 +28,7 @@ from gitward.cli.app.api import (
     with_target,
 )
 from gitward.cli.output import Format, emit, err
+from gitward.model.requests import refresh_patch
 
 REFRESH_TIMEOUT = 60.0
 
@@ -97,12 +98,11 @@ def get(
     target: Target,
 ) -> None:
     """Show an application: source, destination, sync and health status, conditions, resources."""
-    mode = "hard" if hard_refresh else "normal" if refresh else ""
 
     async def work(api: Apps) -> tuple[dict[str, Any], bool]:
-        if not mode:
+        if not (refresh or hard_refresh):
             return await api.get(name), True
-        return await _refreshed(api, name, mode)
+        return await _refreshed(api, name, hard_refresh)
 
     app, current = run(target, work)
     if output is Output.name:
@@ -126,11 +126,11 @@ def get(
         raise SystemExit(FAILED)
 
 
-async def _refreshed(api: Apps, name: str, mode: str) -> tuple[dict[str, Any], bool]:
+async def _refreshed(api: Apps, name: str, hard: bool) -> tuple[dict[str, Any], bool]:
     """Ask for a refresh and wait until the controller has done it (it removes the annotation)."""
-    annotation = api.target.refresh_annotation
+    annotation = api.target.resource.refresh_annotation
     await api.get(name)  # a missing app is named as such, not as a failed patch
-    await api.patch(name, {"metadata": {"annotations": {annotation: mode}}})
+    await api.patch(name, refresh_patch(api.target.resource, hard))
     deadline = time.monotonic() + REFRESH_TIMEOUT
     while True:
         app = await api.get(name)

@@ -59,12 +59,12 @@ def build(flags: Flags, file: Path | None, target: Target) -> dict[str, Any]:
     spec = manifest.setdefault("spec", {})
     if not isinstance(spec, dict):
         raise CliError(f"{file}: spec: expected an object", BAD_INPUT)
-    if manifest.get("apiVersion", target.api_version) not in API_VERSIONS:
+    if manifest.get("apiVersion", target.resource.api_version) not in API_VERSIONS:
         raise CliError(
             f"{file}: apiVersion {manifest.get('apiVersion')!r} is not an Application's", BAD_INPUT
         )
     # An Argo CD manifest is welcome: it becomes an Application of the group this command serves.
-    manifest["apiVersion"] = target.api_version
+    manifest["apiVersion"] = target.resource.api_version
     manifest.setdefault("kind", "Application")
     _overlay(flags, metadata, spec, target)
     if not metadata.get("name"):
@@ -110,8 +110,8 @@ def _overlay(flags: Flags, metadata: dict[str, Any], spec: dict[str, Any], targe
         metadata["name"] = flags.name
     if flags.labels:
         metadata.setdefault("labels", {}).update(_pairs(flags.labels, "--label"))
-    if flags.set_finalizer and target.finalizer not in metadata.get("finalizers", []):
-        metadata.setdefault("finalizers", []).append(target.finalizer)
+    if flags.set_finalizer and target.resource.finalizer not in metadata.get("finalizers", []):
+        metadata.setdefault("finalizers", []).append(target.resource.finalizer)
     if flags.project:
         spec["project"] = flags.project
     _overlay_source(flags, spec)

@@ -15,7 +15,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gitward.cli.app.api import PAUSED
+from gitward.model.operation import PAUSE_ANNOTATION
 
 COLOURS = {
     "Synced": "green",
@@ -61,7 +61,7 @@ def sources(app: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def paused(app: Mapping[str, Any]) -> str:
-    return str(((app.get("metadata") or {}).get("annotations") or {}).get(PAUSED) or "")
+    return str(((app.get("metadata") or {}).get("annotations") or {}).get(PAUSE_ANNOTATION) or "")
 
 
 def list_row(app: Mapping[str, Any], wide: bool) -> dict[str, object]:

@@ -20,7 +20,6 @@ from gitward.cli.app import view
 from gitward.cli.app.api import (
     BAD_INPUT,
     OK,
-    PAUSED,
     Apps,
     CliError,
     Name,
@@ -32,7 +31,8 @@ from gitward.cli.app.api import (
 from gitward.cli.app.progress import WaitFor, follow
 from gitward.cli.output import fail
 from gitward.engine import options as sync_options
-from gitward.model.application import ARGOCD_FINALIZER, FINALIZER
+from gitward.model import requests
+from gitward.model.operation import PAUSE_ANNOTATION
 from gitward.model.sync import SyncSpecError
 
 Async = Annotated[bool, typer.Option("--async", help="Return once the request is written; do not wait.")]
@@ -87,14 +87,14 @@ def sync(
         sync_options.parse(sync_option or (), where="--sync-option")
     except SyncSpecError as problem:
         fail(str(problem), BAD_INPUT)
-    request: dict[str, Any] = {"prune": prune, "dryRun": dry_run}
-    if revision:
-        request["revision"] = revision
-    if resource:
-        request["resources"] = [_resource(r) for r in resource]
-    if sync_option:
-        request["syncOptions"] = list(sync_option)
-    operation = {"sync": request, "initiatedBy": {"username": user()}}
+    patch = requests.sync_patch(
+        user(),
+        prune=prune,
+        dry_run=dry_run,
+        revision=revision,
+        resources=[_resource(r) for r in resource or ()],
+        sync_options=sync_option,
+    )
     # A partial sync, another revision or a dry run leaves the app OutOfSync on purpose.
     whole = not (dry_run or resource or revision)
     want = WaitFor(requested=True, sync=whole, health=not dry_run)
@@ -102,9 +102,7 @@ def sync(
     async def work(api: Apps) -> int:
         app = await api.get(name)
         before = _refuse_if_busy(app)
-        # Syncing by hand is how automation resumes after a rollback: the pause goes in the same patch.
-        annotations = {PAUSED: None}
-        await api.patch(name, _request(app, annotations, operation))
+        await api.patch(name, requests.if_unchanged(app, patch))
         return await _after_request(
             api, name, f"sync of '{name}' requested", want, before, run_async, timeout
         )
@@ -132,23 +130,14 @@ def rollback(
 
     async def work(api: Apps) -> int:
         app = await api.get(name)
-        entry = _history_entry(app, history_id)
+        try:
+            patch = requests.rollback_patch(app, history_id, user(), prune=prune)
+        except requests.RequestError as problem:
+            raise CliError(f"application '{name}': {problem}", BAD_INPUT) from None
         before = _refuse_if_busy(app)
-        revision = str(entry.get("revision", ""))
-        request: dict[str, Any] = {"revision": revision}
-        for key in ("source", "sources"):
-            if entry.get(key):
-                request[key] = entry[key]
-        if prune:
-            request["prune"] = True
-        operation = {
-            "sync": request,
-            "initiatedBy": {"username": user()},
-            "info": [{"name": "rollback", "value": str(entry["id"])}],
-        }
-        annotations = {PAUSED: f"rollback to history {entry['id']} ({revision[:12]})"}
-        await api.patch(name, _request(app, annotations, operation))
-        said = f"rollback of '{name}' to history {entry['id']} ({revision[:12]}) requested; automation paused"
+        await api.patch(name, requests.if_unchanged(app, patch))
+        # The pause says where the app went: "rollback to history ID (revision)".
+        said = f"'{name}': {patch['metadata']['annotations'][PAUSE_ANNOTATION]} requested; automation paused"
         # Against its target revision the app is OutOfSync after a rollback: that is expected.
         want = WaitFor(requested=True, health=True)
         return await _after_request(api, name, said, want, before, run_async, timeout)
@@ -156,38 +145,13 @@ def rollback(
     raise SystemExit(run(target, work))
 
 
-def _history_entry(app: Mapping[str, Any], history_id: int | None) -> Mapping[str, Any]:
-    name = app["metadata"]["name"]
-    entries: list[Mapping[str, Any]] = list(view.status(app).get("history") or [])
-    if history_id is None:
-        if len(entries) < 2:
-            raise CliError(
-                f"application '{name}' has fewer than two deployments: nothing to roll back to", BAD_INPUT
-            )
-        return entries[-2]
-    for entry in entries:
-        if entry.get("id") == history_id:
-            return entry
-    known = ", ".join(str(e.get("id")) for e in entries) or "none"
-    raise CliError(f"application '{name}' has no history ID {history_id} (known: {known})", BAD_INPUT)
-
-
 def _refuse_if_busy(app: Mapping[str, Any]) -> Mapping[str, Any]:
     """The current operationState; an operation already requested or running is not replaced."""
+    reason = requests.busy(app)
+    if reason:
+        raise CliError(f"application '{app['metadata']['name']}': {reason}")
     state: Mapping[str, Any] = view.status(app).get("operationState") or {}
-    if app.get("operation") or state.get("phase") in ("Running", "Terminating"):
-        raise CliError(f"application '{app['metadata']['name']}': another operation is already in progress")
     return state
-
-
-def _request(
-    app: Mapping[str, Any], annotations: Mapping[str, Any], operation: Mapping[str, Any]
-) -> dict[str, Any]:
-    version = app["metadata"].get("resourceVersion")
-    return {
-        "metadata": {"resourceVersion": version, "annotations": dict(annotations)},
-        "operation": operation,
-    }
 
 
 async def _after_request(
@@ -223,14 +187,9 @@ def delete(
 
     async def work(api: Apps) -> int:
         app = await api.get(name)
-        finalizers = [
-            f for f in app["metadata"].get("finalizers") or [] if f not in (FINALIZER, ARGOCD_FINALIZER)
-        ]
-        # The finalizer is what makes the controller delete the objects before the app goes.
-        wanted = [*finalizers, target.finalizer] if cascade else finalizers
-        if wanted != list(app["metadata"].get("finalizers") or []):
-            version = app["metadata"].get("resourceVersion")
-            await api.patch(name, {"metadata": {"resourceVersion": version, "finalizers": wanted or None}})
+        patch = requests.finalizer_patch(app, cascade, target.resource)
+        if patch is not None:
+            await api.patch(name, patch)
         await api.delete(name)
         print(f"application '{name}' deleted" + (" (with its objects)" if cascade else ""), file=sys.stderr)
         return await _gone(api, name, timeout) if wait else OK
