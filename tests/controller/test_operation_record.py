@@ -26,20 +26,17 @@ def automated(**changes: Any) -> Pending:
 
 
 def test_an_automated_first_attempt_of_one_wave_without_hooks_is_not_recorded() -> None:
+    # Which objects make one burst: tests/engine/test_sync_resume.py.
     assert _one_burst(automated(), [config_map("a"), config_map("b")])
-    assert _one_burst(automated(), [config_map("a", **{"argocd.argoproj.io/sync-wave": "2"})])
 
 
 def test_hooks_waves_requests_retries_and_resumes_are_recorded() -> None:
     objects = [config_map("a")]
     hook = config_map("migrate", **{"argocd.argoproj.io/hook": "PreSync"})
     assert not _one_burst(automated(), [*objects, hook])
-    assert not _one_burst(automated(), [*objects, config_map("b", **{"argocd.argoproj.io/sync-wave": "1"})])
     assert not _one_burst(automated(requested=True), objects)
     assert not _one_burst(automated(retry_count=1), objects)
     assert not _one_burst(automated(resumed=True), objects)
-    # An unreadable wave is the sync's to refuse; the attempt is recorded like any other.
-    assert not _one_burst(automated(), [config_map("b", **{"argocd.argoproj.io/sync-wave": "soon"})])
 
 
 def app(version: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.engine.sync.result import OperationPhase
+from gitward.engine.sync.resume import DoneHook
 from gitward.model.application import Application
 from gitward.model.fields import SpecError
 from gitward.model.operation import PAUSE_ANNOTATION, REFRESH_ANNOTATIONS, Operation, RetryStrategy
@@ -50,7 +51,7 @@ class Pending:
     started_at: str
     retry_count: int = 0
     # Hooks an interrupted attempt already finished: not run again.
-    done_hooks: tuple[Mapping[str, Any], ...] = ()
+    done_hooks: tuple[DoneHook, ...] = ()
     # Seconds before the next attempt may start (a retry's backoff); 0: now.
     wait: float = 0.0
     # Going on with an attempt a crash cut off (not starting a new one).
@@ -92,7 +93,8 @@ def _resumed(state: Mapping[str, Any], *, requested: bool, now: dt.datetime | No
         return Pending(state["operation"], requested, started, count, wait=max(0.0, wait))
     # An attempt was cut off (the controller died): go on with it.
     results = (state.get("syncResult") or {}).get("resources") or []
-    done = tuple(r for r in results if isinstance(r, Mapping) and r.get("hookPhase") == "Succeeded")
+    found = (DoneHook.from_entry(r) for r in results if isinstance(r, Mapping))
+    done = tuple(hook for hook in found if hook is not None)
     return Pending(state["operation"], requested, started, count, done, resumed=True)
 
 

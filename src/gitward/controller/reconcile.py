@@ -19,7 +19,7 @@ import structlog
 
 from gitward.controller import operation_request as records
 from gitward.controller.health_rules import HealthRuleSource
-from gitward.controller.operation import Operations
+from gitward.controller.operation import AppPass, Operations
 from gitward.controller.operation_request import Pending, Revisioned
 from gitward.controller.projects import ProjectRefused, Projects, is_manual, window_condition
 from gitward.controller.rewrites import history_rewritten
@@ -27,7 +27,7 @@ from gitward.controller.status import MERGE_PATCH, AppResource, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
 from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
-from gitward.engine.diff.ignore import IgnoreRule, IgnoreRuleError, load_rules
+from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
 from gitward.engine.health.assess import HealthRules, aggregate, assess
 from gitward.engine.project_policy import DEFAULT_PROJECT
 from gitward.engine.repo_credentials import WatchedCredentials, chart_access_for
@@ -39,7 +39,6 @@ from gitward.kube import KubeError, WatchCache, Writer
 from gitward.kube.connection import Connection
 from gitward.model.application import IN_CLUSTER, Application
 from gitward.model.fields import SpecError
-from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
 from gitward.model.source import ApplicationSource
 from gitward.model.status import ConditionType
@@ -117,19 +116,13 @@ class Reconciler:
             return None
         refresh = records.refresh_requested(obj)
         try:
-            return await self._pass(obj, app, project, rules, refresh)
+            return await self._pass(AppPass(obj, app, project, rules), refresh)
         finally:
             if refresh is not None:
                 await self._clear_refresh(obj)
 
-    async def _pass(
-        self,
-        obj: dict[str, Any],
-        app: Application,
-        project: AppProject,
-        rules: Sequence[IgnoreRule],
-        refresh: str | None,
-    ) -> float | None:
+    async def _pass(self, app_pass: AppPass, refresh: str | None) -> float | None:
+        obj, app, project = app_pass.obj, app_pass.app, app_pass.project
         rendered: Revisioned | None = None
         problem: tuple[str, str] | None = None
         unreachable: SourceError | None = None
@@ -147,32 +140,26 @@ class Reconciler:
             problem, rendered = ("SyncError", str(refused)), None
         todo = records.pending(obj)
         if todo is not None and rendered is not None and _superseded(todo, rendered):
-            await self.operations.abandon(obj, app, todo, f"superseded by revision {rendered.revision[:12]}")
+            await self.operations.abandon(app_pass, todo, f"superseded by revision {rendered.revision[:12]}")
             todo = None
-        retry_in = await self._operate(obj, app, project, todo, rendered, problem, rules) if todo else None
+        retry_in = await self._operate(app_pass, todo, rendered, problem) if todo else None
         if problem is not None or rendered is None:
             await self._fail(obj, *(problem or ("ComparisonError", "nothing rendered")))
             if unreachable is not None:
                 raise unreachable  # retried with backoff: the server may come back
             return retry_in
-        later = await self._compare_and_sync(obj, app, rendered, rules, project, busy=todo is not None)
+        later = await self._compare_and_sync(app_pass, rendered, busy=todo is not None)
         return retry_in if retry_in is not None else later
 
     async def _operate(
-        self,
-        obj: dict[str, Any],
-        app: Application,
-        project: AppProject,
-        todo: Pending,
-        rendered: Revisioned | None,
-        problem: tuple[str, str] | None,
-        rules: Sequence[IgnoreRule],
+        self, app_pass: AppPass, todo: Pending, rendered: Revisioned | None, problem: tuple[str, str] | None
     ) -> float | None:
         """Run a requested or unfinished operation; the seconds until its next attempt, if one is due."""
+        obj, app, project = app_pass.obj, app_pass.app, app_pass.project
         gate = self.projects.gate(project, app, manual=is_manual(todo.operation))
         if not gate.allowed:
             if todo.requested:  # refused, not queued: the person asking learns it now
-                await self.operations.abandon(obj, app, todo, gate.message)
+                await self.operations.abandon(app_pass, todo, gate.message)
             return None
         if todo.wait > 0:
             return todo.wait
@@ -184,14 +171,13 @@ class Reconciler:
             if pinned is not None:
                 await self.projects.check_objects(project, app, target.objects)
         except ValidationFailed as failure:
-            return (await self.operations.cannot_start(obj, app, todo, _problems(failure))).retry_in
+            return (await self.operations.cannot_start(app_pass, todo, _problems(failure))).retry_in
         except (SpecError, SourceError, RenderError, ProjectRefused) as exc:
-            return (await self.operations.cannot_start(obj, app, todo, str(exc))).retry_in
+            return (await self.operations.cannot_start(app_pass, todo, str(exc))).retry_in
         # Prune reads the watch cache: every kind the app declares or deployed must be watched
         # first. A restarted controller resuming a sync has watched nothing yet, and pruned nothing.
         await self.cache.ensure_all(_kinds(target.objects, obj))
-        scope = Scope.of(project, app)
-        return (await self.operations.run(obj, app, todo, target, rules, scope=scope)).retry_in
+        return (await self.operations.run(app_pass, todo, target)).retry_in
 
     async def _get(self, name: str) -> dict[str, Any] | None:
         """The app from the watch cache, unless the cache has not yet seen our own last write of it."""
@@ -260,17 +246,9 @@ class Reconciler:
         ]
         return Revisioned(revisions, objects)
 
-    async def _compare_and_sync(
-        self,
-        obj: dict[str, Any],
-        app: Application,
-        rendered: Revisioned,
-        rules: Sequence[IgnoreRule],
-        project: AppProject,
-        *,
-        busy: bool,
-    ) -> float | None:
+    async def _compare_and_sync(self, app_pass: AppPass, rendered: Revisioned, *, busy: bool) -> float | None:
         """Compare, sync when automation says so (not while another operation is `busy`), report."""
+        obj, app, project, rules = app_pass.obj, app_pass.app, app_pass.project, app_pass.rules
         # Watch every kind the app declares now or deployed before: drift in either must wake us,
         # and prune needs the live copies of kinds that have left Git.
         await self.cache.ensure_all(_kinds(rendered.objects, obj))
@@ -279,7 +257,7 @@ class Reconciler:
         options = sync_options.readable(app.spec.sync_policy.sync_options if app.spec.sync_policy else ())
         comparisons = await self.comparer.compare_all(rendered.objects, rules, app=owner, options=options)
         desired = {c.key for c in comparisons}
-        scope = Scope.of(project, app)
+        scope = app_pass.scope
         # Only what the project lets the app manage is its own: an object elsewhere carrying its
         # tracking id is reported, never counted as drift (a sync would not prune it anyway).
         # An object on its way out (a prune's foreground delete waits for the garbage collector;
@@ -310,7 +288,7 @@ class Reconciler:
             if gate.allowed:
                 todo = Pending(request, requested=False, started_at=records.timestamp())
                 # Its end is written with this pass's status: one write of the app instead of two.
-                outcome = await self.operations.run(obj, app, todo, rendered, rules, scope=scope, defer=True)
+                outcome = await self.operations.run(app_pass, todo, rendered, defer=True)
                 ended, event = outcome.changes or {}, outcome.event
                 retry_in = outcome.retry_in
                 if outcome.phase is OperationPhase.succeeded:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from gitward.engine.sync.inventory import tracked_by
 from gitward.engine.sync.live import LiveRecorder, Watched
 from gitward.engine.sync.prune import interleave, prune_plan
 from gitward.engine.sync.result import OperationPhase, ResourceResult, ResultCode, SyncRequest, SyncResult
+from gitward.engine.sync.resume import DoneHook
 from gitward.kube import KubeError, Propagation, UnknownKind, Writer
 from gitward.model.health import Health, HealthStatus
 from gitward.model.resource import ResourceKey
@@ -50,12 +51,15 @@ from gitward.model.sync import (
     Wave,
 )
 
-__all__ = ["PARALLELISM", "SyncOperation", "SyncRequest", "SyncResult", "sync"]
+__all__ = ["PARALLELISM", "HookFinished", "SyncOperation", "SyncRequest", "SyncResult", "sync"]
 
 PARALLELISM = 20  # Argo CD's default for applies within a wave
 # How the comparer says an object's resourceVersion moved under each of its dry runs.
 CHURN = "kept changing while being compared"
 _WRITES = ("PATCH", "POST", "PUT", "DELETE")
+
+# Told of each hook as soon as it succeeds, before the sync goes on: a record of it survives a crash.
+HookFinished = Callable[[DoneHook], Awaitable[None]]
 
 
 class _Failure(Exception):
@@ -76,6 +80,7 @@ class SyncOperation:
         watched: Watched | None = None,
         progress: Callable[[str], None] | None = None,
         parallelism: int = PARALLELISM,
+        on_hook: HookFinished | None = None,
     ) -> None:
         self.request = request
         self.writer = writer
@@ -85,6 +90,7 @@ class SyncOperation:
         self.memo = memo if memo is not None else AppliedMemo()
         self.tracked = live_objects
         self.progress = progress
+        self.on_hook = on_hook
         self.executor = Executor(writer, self.memo, timeout=request.timeout, progress=progress)
         self.limit = asyncio.Semaphore(parallelism)
         self.results: dict[tuple[ResourceKey, Phase | None], ResourceResult] = {}
@@ -353,6 +359,13 @@ class SyncOperation:
                 result.hook_phase = outcome.phase
                 if outcome.name and outcome.name != step.key.name:
                     result.key = ResourceKey(step.key.group, step.key.kind, step.key.namespace, outcome.name)
+                if outcome.succeeded and self.on_hook is not None:
+                    key = result.key
+                    hook_type, phase = str(step.hook), str(step.phase)
+                    done = DoneHook(
+                        key.group, key.kind, key.namespace, key.name, phase, hook_type, outcome.message
+                    )
+                    await self.on_hook(done)
                 return None if outcome.succeeded else f"hook {result.key} {outcome.phase}: {outcome.message}"
             comparison = self.comparisons.get(step.key)
             live = self.live.seen.get(step.key)
