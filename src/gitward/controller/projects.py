@@ -64,7 +64,7 @@ class Projects:
         self.group = resource.group
         self.version = resource.version
         self.namespace = namespace
-        # Set by the controller: project changes and window boundaries enqueue apps through it.
+        # The controller's: project changes and window boundaries enqueue apps through it.
         self.queue = queue
         self.clock = clock
         self._parsed: dict[str, tuple[str, AppProject]] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -26,7 +27,7 @@ from gitward.controller.rewrites import history_rewritten
 from gitward.controller.status import MERGE_PATCH, AppResource, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
-from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
+from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, with_namespace
 from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
 from gitward.engine.health.assess import HealthRules, aggregate, assess
 from gitward.engine.project_policy import DEFAULT_PROJECT
@@ -56,37 +57,23 @@ GIT_MAX_AGE = 3.0
 __all__ = ["FINALIZERS", "Reconciler", "Revisioned"]
 
 
+@dataclass(frozen=True, eq=False)
 class Reconciler:
-    """Shared by every worker; one per cluster it serves."""
+    """Shared by every worker; one per cluster it serves (built by gitward.controller.wiring)."""
 
-    def __init__(
-        self,
-        connection: Connection,
-        cache: WatchCache,
-        repos: RepoCache,
-        renderer: Renderer,
-        *,
-        namespace: str,
-        resource: AppResource | None = None,
-    ) -> None:
-        self.connection = connection
-        self.cache = cache
-        self.writer = Writer(connection, cache.discovery)
-        # A missing object is OutOfSync without a dry run: the sync dry-runs it before creating it.
-        self.comparer = Comparer(
-            self.writer, WatchedLive(cache, self.writer.written), dry_run_creates=False, diffs=False
-        )
-        self.repos = repos
-        self.renderer = renderer
-        self.namespace = namespace
-        self.resource = resource or AppResource()
-        self.status = StatusWriter(connection, self.resource)
-        self.credentials = WatchedCredentials(connection, cache.discovery, namespace)
-        self.projects = Projects(cache, self.resource, namespace)
-        self.health_rules = HealthRuleSource(cache, namespace, self.resource.group)
-        self.operations = Operations(
-            self.writer, self.comparer, cache.store, self.status, connection, self.resource
-        )
+    connection: Connection
+    cache: WatchCache
+    writer: Writer
+    comparer: Comparer
+    repos: RepoCache
+    renderer: Renderer
+    namespace: str
+    resource: AppResource
+    status: StatusWriter
+    credentials: WatchedCredentials
+    projects: Projects
+    health_rules: HealthRuleSource
+    operations: Operations
 
     async def reconcile(self, name: str) -> float | None:
         """One pass; the seconds until the app must be looked at again (a sync retry), or None."""

@@ -15,9 +15,9 @@ from gitward.controller.leader import LeaderElector, LeaseConfig
 from gitward.controller.metrics import AppInfoCollector, ProbeServer
 from gitward.controller.notify import Notifier
 from gitward.controller.queue import DEFAULT_WORKERS, WorkQueue, run_workers
-from gitward.controller.reconcile import Reconciler
 from gitward.controller.status import AppResource
 from gitward.controller.triggers import PollPolicy, Triggers
+from gitward.controller.wiring import Wiring, build_reconciler
 from gitward.kube import Discovery, WatchCache
 from gitward.kube.connection import Connection
 from gitward.model.resource import ResourceKey
@@ -46,18 +46,12 @@ class Controller:
         self.cache = WatchCache(connection, Discovery(connection))
         self.queue = WorkQueue()
         self.triggers = Triggers(self.queue, settings.poll, namespace=settings.namespace)
-        self.reconciler = Reconciler(
-            connection,
-            self.cache,
-            RepoCache(settings.git_cache),
-            Renderer(settings.tools),
-            namespace=settings.namespace,
-            resource=settings.resource,
-        )
-        self.reconciler.projects.queue = self.queue  # project changes and sync windows enqueue apps
-        self.reconciler.health_rules.queue = self.queue  # and so do changes of gitward-cm's health rules
         self.notifier = Notifier(connection, settings.namespace, settings.resource, projects=self._project)
-        self.reconciler.status.observers.append(self.notifier)
+        # Project changes, sync windows and gitward-cm's health rules enqueue apps; notes follow statuses.
+        wiring = Wiring(settings.namespace, settings.resource, queue=self.queue, observers=(self.notifier,))
+        self.reconciler = build_reconciler(
+            connection, self.cache, RepoCache(settings.git_cache), Renderer(settings.tools), wiring
+        )
         self.elector: LeaderElector | None = None
         self.apps_synced = False
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -117,11 +117,16 @@ class WrittenVersions:
 
 
 class StatusWriter:
-    def __init__(self, connection: Connection, resource: AppResource | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        resource: AppResource | None = None,
+        observers: Sequence[StatusObserver] = (),
+    ) -> None:
         self.connection = connection
         self.resource = resource or AppResource()
         self.writes = 0
-        self.observers: list[StatusObserver] = []
+        self.observers = tuple(observers)
         self.versions = WrittenVersions()
 
     def wrote(self, answer: Any) -> None:

@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 
 from gitward.cachedir import cache_root
 from gitward.controller.metrics import AppInfoCollector
-from gitward.controller.reconcile import Reconciler
 from gitward.controller.status import AppResource
+from gitward.controller.wiring import Wiring, build_reconciler
 from gitward.kube import Connection, Discovery, Reflector, WatchCache, Writer
 from gitward.render import Renderer, Tools
 from gitward.server.auth import TokenStore
@@ -52,13 +52,12 @@ class ServerState:
         # Manifests and diffs reuse the controller's render and compare, with a watch cache of their own.
         self.cache = WatchCache(connection, self.discovery)
         self.desired = DesiredState(
-            Reconciler(
+            build_reconciler(
                 connection,
                 self.cache,
                 RepoCache(settings.git_cache or cache_root() / "server-git"),
                 Renderer(settings.tools),
-                namespace=settings.namespace,
-                resource=settings.resource,
+                Wiring(settings.namespace, settings.resource),
             )
         )
         self.metrics = CollectorRegistry(auto_describe=True)
