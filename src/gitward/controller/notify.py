@@ -30,6 +30,7 @@ import structlog
 from gitward.controller.status import AppResource
 from gitward.kube import KubeError
 from gitward.kube.connection import Connection
+from gitward.model.health import HealthStatus
 
 log = structlog.get_logger(__name__)
 
@@ -105,9 +106,9 @@ def from_event(app: Mapping[str, Any], reason: str, message_text: str) -> tuple[
 
 
 def from_status(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, str] | None:
-    if _health(new) == "Degraded" and _health(old) != "Degraded":
+    if _health(new) == HealthStatus.degraded and _health(old) != HealthStatus.degraded:
         detail = str((new.get("health") or {}).get("message") or "")
-        return "health-degraded", "health Degraded" + (f": {detail[:300]}" if detail else "")
+        return "health-degraded", f"health {HealthStatus.degraded}" + (f": {detail[:300]}" if detail else "")
     return None
 
 

@@ -32,11 +32,11 @@ from gitward.model.application import Application
 from gitward.model.fields import SpecError
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
+from gitward.model.status import ConditionType
 
 log = structlog.get_logger(__name__)
 
 KIND = "AppProject"
-WINDOW_CONDITION = "SyncWindowBlocked"
 
 
 class ProjectRefused(Exception):
@@ -172,9 +172,9 @@ class Projects:
 def window_condition(previous: Mapping[str, Any], message: str, now: str) -> dict[str, Any]:
     """The condition saying automated sync waits for a window; its time stays put while it holds."""
     for condition in previous.get("conditions") or []:
-        if condition.get("type") == WINDOW_CONDITION and condition.get("message") == message:
+        if condition.get("type") == ConditionType.sync_window_blocked and condition.get("message") == message:
             return dict(condition)
-    return {"type": WINDOW_CONDITION, "message": message, "lastTransitionTime": now}
+    return {"type": str(ConditionType.sync_window_blocked), "message": message, "lastTransitionTime": now}
 
 
 def _refuse(problems: Sequence[str]) -> None:

@@ -27,7 +27,7 @@ from gitward.controller.rewrites import history_rewritten
 from gitward.controller.status import MERGE_PATCH, AppResource, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
-from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, with_namespace
+from gitward.engine.diff.compare import Comparer, Comparison, with_namespace
 from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
 from gitward.engine.health.assess import HealthRules, aggregate, assess
 from gitward.engine.project_policy import DEFAULT_PROJECT
@@ -35,14 +35,15 @@ from gitward.engine.repo_credentials import WatchedCredentials, chart_access_for
 from gitward.engine.repo_credentials import match as match_credentials
 from gitward.engine.sync.operation import sync
 from gitward.engine.sync.prune import Scope, partition, report
-from gitward.engine.sync.result import OperationPhase, SyncRequest
+from gitward.engine.sync.result import SyncRequest
 from gitward.kube import KubeError, WatchCache, Writer
 from gitward.kube.connection import Connection
 from gitward.model.application import IN_CLUSTER, Application
 from gitward.model.fields import SpecError
+from gitward.model.health import HealthStatus
 from gitward.model.resource import ResourceKey
 from gitward.model.source import ApplicationSource
-from gitward.model.status import ConditionType
+from gitward.model.status import ConditionType, OperationPhase, SyncStatusCode
 from gitward.render import AppContext, Renderer, SourceTree, ValidationFailed
 from gitward.render.tools import RenderError
 from gitward.source import RepoCache, SourceError
@@ -50,7 +51,6 @@ from gitward.source import RepoCache, SourceError
 log = structlog.get_logger(__name__)
 
 FINALIZERS = ("gitward.dev/resources-finalizer", "resources-finalizer.argocd.argoproj.io")
-OUTSIDE_PROJECT = str(ConditionType.resource_outside_project_warning)
 # A pass that is not a refresh takes a fetch of the repository started this recently: a thousand
 # apps of one repository then cost a fetch every few seconds, not one per app (a refresh always fetches).
 GIT_MAX_AGE = 3.0
@@ -90,16 +90,17 @@ class Reconciler:
             # The model checked the entries' shape; the engine compiles their pointers and jq.
             rules = load_rules(obj["spec"].get("ignoreDifferences") or [], "spec.ignoreDifferences")
         except (SpecError, IgnoreRuleError, ValueError) as problem:
-            await self._fail(obj, "InvalidSpecError", str(problem))
+            await self._fail(obj, ConditionType.invalid_spec_error, str(problem))
             return None
         destination = app.spec.destination
         if destination.server not in ("", IN_CLUSTER) or destination.name not in ("", "in-cluster"):
-            await self._fail(obj, "InvalidSpecError", "only the cluster gitward runs in is supported so far")
+            elsewhere = "only the cluster gitward runs in is supported so far"
+            await self._fail(obj, ConditionType.invalid_spec_error, elsewhere)
             return None
         try:
             project = await self.projects.check_spec(app)
         except ProjectRefused as refused:
-            await self._fail(obj, "InvalidSpecError", str(refused))
+            await self._fail(obj, ConditionType.invalid_spec_error, str(refused))
             return None
         refresh = records.refresh_requested(obj)
         try:
@@ -111,27 +112,27 @@ class Reconciler:
     async def _pass(self, app_pass: AppPass, refresh: str | None) -> float | None:
         obj, app, project = app_pass.obj, app_pass.app, app_pass.project
         rendered: Revisioned | None = None
-        problem: tuple[str, str] | None = None
+        problem: tuple[ConditionType, str] | None = None
         unreachable: SourceError | None = None
         try:
             rendered = await self.render(app, fresh=refresh is not None, hard=refresh == "hard")
             # One object the project does not permit refuses the whole revision: nothing is applied.
             await self.projects.check_objects(project, app, rendered.objects)
         except SourceError as exc:
-            problem, unreachable = ("ComparisonError", str(exc)), exc
+            problem, unreachable = (ConditionType.comparison_error, str(exc)), exc
         except ValidationFailed as failure:
-            problem = ("ComparisonError", _problems(failure))
+            problem = (ConditionType.comparison_error, _problems(failure))
         except RenderError as exc:
-            problem = ("ComparisonError", str(exc))
+            problem = (ConditionType.comparison_error, str(exc))
         except ProjectRefused as refused:
-            problem, rendered = ("SyncError", str(refused)), None
+            problem, rendered = (ConditionType.sync_error, str(refused)), None
         todo = records.pending(obj)
         if todo is not None and rendered is not None and _superseded(todo, rendered):
             await self.operations.abandon(app_pass, todo, f"superseded by revision {rendered.revision[:12]}")
             todo = None
         retry_in = await self._operate(app_pass, todo, rendered, problem) if todo else None
         if problem is not None or rendered is None:
-            await self._fail(obj, *(problem or ("ComparisonError", "nothing rendered")))
+            await self._fail(obj, *(problem or (ConditionType.comparison_error, "nothing rendered")))
             if unreachable is not None:
                 raise unreachable  # retried with backoff: the server may come back
             return retry_in
@@ -139,7 +140,11 @@ class Reconciler:
         return retry_in if retry_in is not None else later
 
     async def _operate(
-        self, app_pass: AppPass, todo: Pending, rendered: Revisioned | None, problem: tuple[str, str] | None
+        self,
+        app_pass: AppPass,
+        todo: Pending,
+        rendered: Revisioned | None,
+        problem: tuple[ConditionType, str] | None,
     ) -> float | None:
         """Run a requested or unfinished operation; the seconds until its next attempt, if one is due."""
         obj, app, project = app_pass.obj, app_pass.app, app_pass.project
@@ -257,14 +262,15 @@ class Reconciler:
             if ResourceKey.of(o) not in desired and not self.writer.deleting(o)
         )
         extra, outside = partition(owner, unwanted, scope)
-        in_sync = all(c.status == SYNCED for c in comparisons) and not extra
+        in_sync = all(c.status == SyncStatusCode.synced for c in comparisons) and not extra
         request, conditions = records.automated_request(obj, app, rendered, in_sync)
         if outside:
-            conditions = [*conditions, {"type": OUTSIDE_PROJECT, "message": report(outside)}]
+            found = records.condition(ConditionType.resource_outside_project_warning, report(outside))
+            conditions = [*conditions, found]
         if failed := [f"{c.key}: {c.error}" for c in comparisons if c.error]:
             # Not comparable (a jq rule stopped at its deadline, a refused dry run): say so on this app.
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-            conditions = [*conditions, {"type": "ComparisonError", "message": failed[0] + more}]
+            conditions = [*conditions, records.condition(ConditionType.comparison_error, failed[0] + more)]
         if request is not None and (held := await history_rewritten(self.repos, obj, app, rendered)):
             request, conditions = None, [*conditions, held]
         retry_in: float | None = None
@@ -288,12 +294,12 @@ class Reconciler:
                         # like a crash: the next pass compares and finds nothing left to do.)
                         await self._ended(obj, ended, event)
                         raise
-                    in_sync = all(c.status == SYNCED for c in comparisons)
+                    in_sync = all(c.status == SyncStatusCode.synced for c in comparisons)
             else:
                 conditions.append(window_condition(obj.get("status") or {}, gate.message, _now()))
         elif not in_sync:
             # Which objects differ: the first question anyone asks of an app that will not settle.
-            differing = [f"{c.key}={c.status}" for c in comparisons if c.status != SYNCED]
+            differing = [f"{c.key}={c.status}" for c in comparisons if c.status != SyncStatusCode.synced]
             differing += [str(ResourceKey.of(o)) + "=extra" for o in extra]
             log.info("out of sync", app=app.name, revision=rendered.revision, objects=differing[:5])
         try:
@@ -337,13 +343,13 @@ class Reconciler:
         health = aggregate((o, assess(o, health_rules)) for o in live if o is not None)
         status: dict[str, Any] = {
             "sync": {
-                "status": SYNCED if in_sync else OUT_OF_SYNC,
+                "status": str(SyncStatusCode.synced if in_sync else SyncStatusCode.out_of_sync),
                 "revision": rendered.revision,
                 "comparedTo": {"destination": obj["spec"]["destination"], **records.spec_sources(obj)},
             },
             "health": {"status": str(health.status), "message": health.message}
             if health
-            else {"status": "Healthy"},
+            else {"status": str(HealthStatus.healthy)},
             "resources": [_resource(c, self.cache.store.get(c.key), health_rules) for c in comparisons],
             "history": list(previous.get("history") or []),
             "reconciledAt": _now(),
@@ -354,7 +360,7 @@ class Reconciler:
             status["conditions"] = records.with_times(previous.get("conditions") or [], conditions)
         return status
 
-    async def _fail(self, obj: dict[str, Any], condition: str, message: str) -> None:
+    async def _fail(self, obj: dict[str, Any], condition: ConditionType, message: str) -> None:
         """Keep everything the last good pass recorded; add the condition that says what is wrong."""
         previous = dict(obj.get("status") or {})
         conditions = previous.get("conditions") or []
@@ -368,11 +374,11 @@ class Reconciler:
         others = [c for c in conditions if c.get("type") != condition]
         previous["conditions"] = [
             *others,
-            {"type": condition, "message": message, "lastTransitionTime": _now()},
+            {"type": str(condition), "message": message, "lastTransitionTime": _now()},
         ]
-        previous.setdefault("sync", {"status": "Unknown"})
+        previous.setdefault("sync", {"status": str(SyncStatusCode.unknown)})
         await self.status.write(obj, previous)
-        await self.status.event(obj, condition, message.splitlines()[0][:200], warning=True)
+        await self.status.event(obj, str(condition), message.splitlines()[0][:200], warning=True)
 
     async def _clear_refresh(self, obj: Mapping[str, Any]) -> None:
         """The refresh was done: remove its annotation (only the one(s) set), so it is not done again."""
@@ -403,7 +409,7 @@ class Reconciler:
             project = await self.projects.named(str(spec.get("project") or "") or DEFAULT_PROJECT)
         except ProjectRefused as refused:
             message = f"{refused}; nothing was deleted (restore the project, or delete without cascade)"
-            await self._fail(obj, "DeletionError", message)
+            await self._fail(obj, ConditionType.deletion_error, message)
             raise RuntimeError(f"deleting {name}: {message}") from None
         scope = Scope(project, str(destination.get("server") or ""), str(destination.get("name") or ""))
         await self.cache.ensure_all(_kinds([], obj))
@@ -415,12 +421,13 @@ class Reconciler:
             live_objects=self.cache.store.tracked_by(owner),
         )
         if result.phase is not OperationPhase.succeeded:
-            await self._fail(obj, "DeletionError", result.message)
+            await self._fail(obj, ConditionType.deletion_error, result.message)
             raise RuntimeError(f"deleting {name}: {result.message}")
         _, outside = partition(owner, self.cache.store.tracked_by(owner), scope)
         if outside:
             log.warning("cascade delete left objects outside the project", app=name, objects=report(outside))
-            await self.status.event(obj, OUTSIDE_PROJECT, f"not deleted: {report(outside)}", warning=True)
+            reason = str(ConditionType.resource_outside_project_warning)
+            await self.status.event(obj, reason, f"not deleted: {report(outside)}", warning=True)
         await self.connection.request(
             "PATCH",
             self.resource.path(obj["metadata"]["namespace"], name),
@@ -453,7 +460,7 @@ def _resource(
         "kind": key.kind,
         "namespace": key.namespace,
         "name": key.name,
-        "status": comparison.status or "Unknown",
+        "status": str(comparison.status or SyncStatusCode.unknown),
     }
     if live is not None:
         entry["version"] = str(live.get("apiVersion", "")).rpartition("/")[2]

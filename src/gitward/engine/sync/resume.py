@@ -8,18 +8,17 @@ what it saw.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gitward.engine.hooks import Hook, hook_of
 from gitward.engine.sync.plan import wave_of
-from gitward.engine.sync.result import ResultCode
 from gitward.model.resource import TRACKING_ANNOTATION, ResourceKey
-from gitward.model.status import OperationPhase
-from gitward.model.sync import SyncSpecError
+from gitward.model.status import OperationPhase, ResultCode
+from gitward.model.sync import PlannedStep, SyncSpecError
 
-__all__ = ["DoneHook", "adoptable", "one_burst", "started_since", "without_done_hooks"]
+__all__ = ["DoneHook", "HookFinished", "adoptable", "one_burst", "started_since", "without_done_hooks"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,11 @@ class DoneHook:
         )
 
     @classmethod
+    def ran(cls, key: ResourceKey, step: PlannedStep, message: str) -> DoneHook:
+        """A hook step of this sync that succeeded; `key` names its run (a generateName one's own)."""
+        return cls(key.group, key.kind, key.namespace, key.name, str(step.phase), str(step.hook), message)
+
+    @classmethod
     def adopted(cls, obj: Mapping[str, Any], hook: Hook, message: str) -> DoneHook:
         """An adoptable hook (see `adoptable`) whose interrupted run was seen to succeed."""
         key = ResourceKey.of(obj)
@@ -75,6 +79,10 @@ class DoneHook:
             "hookType": self.hook_type,
             "hookPhase": str(OperationPhase.succeeded),
         }
+
+
+# Told of each hook as soon as it succeeds, before the sync goes on: a record of it survives a crash.
+HookFinished = Callable[[DoneHook], Awaitable[None]]
 
 
 def one_burst(objects: Sequence[Mapping[str, Any]]) -> bool:
