@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import structlog
 
-from gitward.controller.status import AppResource
+from gitward.controller.status import AppResource, OperationEvent
 from gitward.kube import KubeError
 from gitward.kube.connection import Connection
 from gitward.model.health import HealthStatus
@@ -94,9 +94,9 @@ def _redeployed(app: Mapping[str, Any], revision: str) -> bool:
 
 def from_event(app: Mapping[str, Any], reason: str, message_text: str) -> tuple[str, str] | None:
     """(trigger, text) for an Event the controller emits, or None when it is not one we notify."""
-    if reason == "SyncFailed" and not message_text.startswith("Retrying"):
+    if reason == OperationEvent.sync_failed and not message_text.startswith("Retrying"):
         return "sync-failed", f"sync failed: {message_text}"
-    if reason == "Synced" and message_text.startswith("synced to "):
+    if reason == OperationEvent.synced and message_text.startswith("synced to "):
         revision = message_text.removeprefix("synced to ")
         # An automated sync back to the revision already deployed: something had drifted from it.
         if revision and _automated(app) and _redeployed(app, revision):

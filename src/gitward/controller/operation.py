@@ -51,7 +51,7 @@ from gitward.controller.operation_request import (
     spec_sources,
     timestamp,
 )
-from gitward.controller.status import AppResource, StatusWriter
+from gitward.controller.status import AppResource, OperationEvent, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
 from gitward.engine.diff.compare import Comparer
@@ -235,7 +235,7 @@ class Operations:
             again = dataclasses.replace(attempt, todo=dataclasses.replace(todo, retry_count=count))
             note = f"Retrying attempt #{count} at {finished} (in {delay:g}s): {message}"
             state = _state(again, OperationPhase.running, note, resources, finished)
-            event = ("SyncFailed", note[:200], True)
+            event = (str(OperationEvent.sync_failed), note[:200], True)
             if attempt.defer:
                 return Outcome(phase, retry_in=delay, changes={"operationState": state}, event=event)
             await self.put(obj, {"operationState": state})
@@ -255,9 +255,9 @@ class Operations:
             await self._clear_operation(obj, todo.operation)
         if phase is OperationPhase.succeeded:
             verb = "dry run of" if dry_run else "synced to"
-            event = ("Synced", f"{verb} {attempt.revision[:12]}", False)
+            event = (str(OperationEvent.synced), f"{verb} {attempt.revision[:12]}", False)
         else:
-            event = ("SyncFailed", message[:200], True)
+            event = (str(OperationEvent.sync_failed), message[:200], True)
         if attempt.defer:
             return Outcome(phase, changes=changes, event=event)
         await self.status.event(obj, *event)

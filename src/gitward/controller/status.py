@@ -11,6 +11,7 @@ health message that no longer applies really disappears.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,13 @@ from gitward.model.redact import redact_text
 # Changes on every reconcile by definition; written only along with a real change.
 _VOLATILE = ("reconciledAt",)
 MERGE_PATCH = "application/merge-patch+json"
+
+
+class OperationEvent(enum.StrEnum):
+    """The reasons of the Events an operation's end posts; notifications are chosen by them."""
+
+    synced = "Synced"
+    sync_failed = "SyncFailed"
 
 
 @dataclass(frozen=True)

@@ -405,7 +405,7 @@ class SyncOperation:
             if verdict.health is None or verdict.health.status in waits.SETTLED:
                 continue
             if verdict.health.status is HealthStatus.degraded:
-                problems.insert(0, f"{verdict.key} is Degraded: {verdict.health.message}")
+                problems.insert(0, f"{verdict.key} is {verdict.health.status}: {verdict.health.message}")
             else:
                 problems.append(
                     f"{verdict.key} is still {verdict.health.status} after {self.request.timeout:g}s"
