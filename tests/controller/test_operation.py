@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from gitward.controller import operation_request as records
-from gitward.controller.operation import without_done_hooks
 from gitward.controller.operation_request import Pending
 from gitward.engine.desired import Revisioned
 from gitward.model.application import Application
@@ -80,7 +79,7 @@ def test_a_running_state_left_by_a_crash_is_resumed_with_its_finished_hooks() ->
     assert todo is not None
     assert not todo.requested and todo.automated
     assert todo.started_at == "2026-01-01T00:00:00Z", "a resumed operation keeps its start"
-    assert [h["name"] for h in todo.done_hooks] == ["migrate"]
+    assert [h.name for h in todo.done_hooks] == ["migrate"]
     assert todo.wait == 0.0
 
 
@@ -220,24 +219,6 @@ def test_refresh_annotations() -> None:
     assert records.refresh_requested(obj) == "normal"
     obj["metadata"]["annotations"]["gitward.dev/refresh"] = "hard"
     assert records.refresh_requested(obj) == "hard"
-
-
-def test_finished_hooks_are_left_out_of_a_resumed_sync() -> None:
-    presync = config_map("migrate", **{"argocd.argoproj.io/hook": "PreSync"})
-    both = config_map("check", **{"argocd.argoproj.io/hook": "PreSync,PostSync"})
-    named = {"group": "", "kind": "ConfigMap", "namespace": "shop"}
-    generated = config_map("", **{"argocd.argoproj.io/hook": "PostSync"})
-    generated["metadata"]["generateName"] = "notify-"
-    plain = config_map("settings")
-    done = [
-        {**named, "name": "migrate", "syncPhase": "PreSync"},
-        {**named, "name": "check", "syncPhase": "PreSync"},
-        {**named, "name": "notify-x7k2p", "syncPhase": "PostSync"},
-    ]
-    kept = without_done_hooks([presync, both, generated, plain], done)
-    assert [o["metadata"]["name"] for o in kept] == ["check", "settings"], (
-        "a hook still owed a phase runs; finished ones and generateName runs that finished do not"
-    )
 
 
 def test_condition_times_stay_put_while_the_condition_holds() -> None:

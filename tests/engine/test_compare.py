@@ -13,8 +13,6 @@ import pytest
 
 from gitward.engine import tracking
 from gitward.engine.diff.compare import (
-    OUT_OF_SYNC,
-    SYNCED,
     ClusterLive,
     Comparer,
     Comparison,
@@ -25,6 +23,7 @@ from gitward.engine.diff.ignore import load_rules
 from gitward.engine.diff.normalize import normalize
 from gitward.kube import Connection, Discovery, WatchCache, Writer
 from gitward.model.resource import ResourceKey
+from gitward.model.status import SyncStatusCode
 from tests.helpers import Cluster
 
 pytestmark = pytest.mark.cluster
@@ -121,9 +120,9 @@ async def test_no_diff_right_after_applying(namespace: str, writer: Writer, comp
     results = await comparer.compare_all(objects, app=APP)
 
     assert [(r.key.kind, r.status, r.diff, r.error) for r in results] == [
-        ("Deployment", SYNCED, "", None),
-        ("Service", SYNCED, "", None),
-        ("Secret", SYNCED, "", None),
+        ("Deployment", SyncStatusCode.synced, "", None),
+        ("Service", SyncStatusCode.synced, "", None),
+        ("Secret", SyncStatusCode.synced, "", None),
     ]
 
 
@@ -136,7 +135,7 @@ async def test_defaults_and_quantity_spelling_are_not_drift(
 
     (result,) = await comparer.compare_all([desired])
 
-    assert (result.status, result.diff, result.error) == (SYNCED, "", None)
+    assert (result.status, result.diff, result.error) == (SyncStatusCode.synced, "", None)
     # Compared naively, the server's defaults would all look like drift.
     live = cluster.get_json("deployment", "web", "-n", namespace)
     assert normalize(live)["spec"] != desired["spec"]
@@ -161,7 +160,7 @@ async def test_list_items_other_managers_inserted_are_kept_as_a_sync_would_keep_
 
     (result,) = await comparer.compare_all([desired], app=APP)
 
-    assert (result.status, result.diff, result.error) == (SYNCED, "", None)
+    assert (result.status, result.diff, result.error) == (SyncStatusCode.synced, "", None)
     # Compared naively, the list would differ in length and order.
     live = cluster.get_json("deployment", "web", "-n", namespace)
     assert [e["name"] for e in live["spec"]["template"]["spec"]["containers"][0]["env"]] == [
@@ -189,10 +188,10 @@ async def test_a_kubectl_patch_shows_exactly_that_field(
     results = await comparer.compare_all([deployment(namespace), service(namespace)], app=APP)
 
     changed = only(results, "Deployment")
-    assert changed.status == OUT_OF_SYNC
+    assert changed.status == SyncStatusCode.out_of_sync
     assert not changed.would_create
     assert changed_lines(changed.diff) == ["-      - image: evil:6", "+      - image: registry.example/web:1"]
-    assert only(results, "Service").status == SYNCED
+    assert only(results, "Service").status == SyncStatusCode.synced
 
 
 async def test_kubectl_scale_shows_replicas(
@@ -224,7 +223,7 @@ async def test_a_missing_object_would_be_created_with_the_server_defaults(
 ) -> None:
     (result,) = await comparer.compare_all([deployment(namespace)], app=APP)
 
-    assert (result.status, result.would_create) == (OUT_OF_SYNC, True)
+    assert (result.status, result.would_create) == (SyncStatusCode.out_of_sync, True)
     lines = changed_lines(result.diff)
     assert all(line.startswith("+") for line in lines)
     assert f"+    gitward.dev/tracking-id: {APP}:apps/Deployment:{namespace}/web" in lines
@@ -234,7 +233,7 @@ async def test_a_missing_object_would_be_created_with_the_server_defaults(
 async def test_an_object_in_a_namespace_still_to_be_created_is_a_would_create(comparer: Comparer) -> None:
     (result,) = await comparer.compare_all([service("nowhere-yet")], app=APP)
 
-    assert (result.status, result.would_create, result.error) == (OUT_OF_SYNC, True, None)
+    assert (result.status, result.would_create, result.error) == (SyncStatusCode.out_of_sync, True, None)
 
 
 async def test_an_invalid_object_is_an_error_naming_the_field_and_the_rest_is_compared(
@@ -250,7 +249,7 @@ async def test_an_invalid_object_is_an_error_naming_the_field_and_the_rest_is_co
     assert broken.status is None
     assert broken.error is not None
     assert "imagePolicy" in broken.error
-    assert only(results, "Service").status == SYNCED
+    assert only(results, "Service").status == SyncStatusCode.synced
 
 
 async def test_secret_values_are_masked_in_every_diff(
@@ -266,7 +265,7 @@ async def test_secret_values_are_masked_in_every_diff(
 
     changed = next(r for r in results if r.key.name == "db")
     created = next(r for r in results if r.key.name == "fresh")
-    assert changed.status == OUT_OF_SYNC
+    assert changed.status == SyncStatusCode.out_of_sync
     assert created.would_create
     for result in (changed, created):
         for value in (old, new):
@@ -333,7 +332,7 @@ async def test_an_unchanged_object_costs_no_request_the_second_time(
     try:
         await watch.ensure_all((o["apiVersion"], o["kind"]) for o in objects)
         first = await comparer.compare_all(objects, app=APP)
-        assert {r.status for r in first} == {SYNCED}
+        assert {r.status for r in first} == {SyncStatusCode.synced}
         # Status writes bump the resourceVersion too (one more dry run each): measure once they stop.
         await settled(cluster, watch, namespace)
         await comparer.compare_all(objects, app=APP)
@@ -342,7 +341,11 @@ async def test_an_unchanged_object_costs_no_request_the_second_time(
 
         again = await comparer.compare_all(objects, app=APP)
 
-        assert [r.status for r in again] == [SYNCED, SYNCED, SYNCED]
+        assert [r.status for r in again] == [
+            SyncStatusCode.synced,
+            SyncStatusCode.synced,
+            SyncStatusCode.synced,
+        ]
         assert comparer.dry_runs == runs
         assert connection.requests == sent
 
@@ -350,7 +353,11 @@ async def test_an_unchanged_object_costs_no_request_the_second_time(
         cluster.kubectl("patch", "deployment", "web", "-n", namespace, "-p", json.dumps(image))
         await settled(cluster, watch, namespace)
         after = await comparer.compare_all(objects, app=APP)
-        assert [r.status for r in after] == [OUT_OF_SYNC, SYNCED, SYNCED]
+        assert [r.status for r in after] == [
+            SyncStatusCode.out_of_sync,
+            SyncStatusCode.synced,
+            SyncStatusCode.synced,
+        ]
         assert comparer.dry_runs == runs + 1  # only the object that changed
     finally:
         await watch.aclose()
@@ -438,8 +445,8 @@ async def test_a_custom_resource_whose_crd_comes_in_the_same_set_would_be_create
     results = await comparer.compare_all([crd(group, "Namespaced"), gizmo, lonely], app=APP)
 
     assert [(r.key.group, r.status, r.would_create) for r in results[:2]] == [
-        ("apiextensions.k8s.io", OUT_OF_SYNC, True),
-        (group, OUT_OF_SYNC, True),
+        ("apiextensions.k8s.io", SyncStatusCode.out_of_sync, True),
+        (group, SyncStatusCode.out_of_sync, True),
     ]
     assert results[2].error == "the cluster serves no Gizmo in nowhere.example.com/v1"
 
@@ -465,7 +472,7 @@ async def test_a_stale_live_copy_is_fetched_again_rather_than_reported_as_drift(
     (result,) = await comparer.compare_all([service(namespace)], app=APP)
 
     # Against the stale copy, the new annotation (kept by a sync: not ours) would look like drift.
-    assert (result.status, result.diff, result.error) == (SYNCED, "", None)
+    assert (result.status, result.diff, result.error) == (SyncStatusCode.synced, "", None)
     assert comparer.refetches == 1
 
 
@@ -491,7 +498,7 @@ async def test_a_watched_comparison_right_after_our_own_write_waits_for_the_watc
         started = loop.time()
         (result,) = await comparer.compare_all([first], app=APP)
 
-        assert (result.status, result.would_create) == (SYNCED, False)
+        assert (result.status, result.would_create) == (SyncStatusCode.synced, False)
         assert loop.time() - started >= 0.3
         assert ResourceKey.of(first) not in writer.written  # seen: later reads do not wait
 
@@ -499,7 +506,7 @@ async def test_a_watched_comparison_right_after_our_own_write_waits_for_the_watc
         await writer.apply(tracking.stamp(second, APP))
         started = loop.time()
         (result,) = await impatient.compare_all([second], app=APP)
-        assert (result.status, result.would_create) == (OUT_OF_SYNC, True)
+        assert (result.status, result.would_create) == (SyncStatusCode.out_of_sync, True)
         assert 0.2 <= loop.time() - started < 2.0
     finally:
         await watch.aclose()

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from gitward.engine.diff.applied import AppliedMemo
-from gitward.engine.diff.compare import SYNCED, ClusterLive, Comparer, with_namespace
+from gitward.engine.diff.compare import ClusterLive, Comparer, with_namespace
 from gitward.engine.sync.operation import SyncRequest, sync
-from gitward.engine.sync.result import OperationPhase, ResultCode, SyncResult
+from gitward.engine.sync.result import SyncResult
 from gitward.kube import Connection, Discovery, Writer
 from gitward.model.health import HealthStatus
+from gitward.model.status import OperationPhase, ResultCode, SyncStatusCode
 from gitward.model.sync import SyncOptions
 from tests.helpers import Cluster, eventually
 
@@ -118,7 +119,7 @@ async def test_guestbook_becomes_healthy_and_a_second_sync_writes_nothing(
     # And the comparer sees no diff afterwards.
     desired = await with_namespace(objects, namespace, writer.discovery)
     verdicts = await Comparer(writer, ClusterLive(writer)).compare_all(desired, app=f"gb-{namespace}")
-    assert [v.status for v in verdicts] == [SYNCED, SYNCED]
+    assert [v.status for v in verdicts] == [SyncStatusCode.synced, SyncStatusCode.synced]
 
 
 async def test_a_kubectl_edit_is_reverted_by_the_next_sync(
@@ -153,7 +154,7 @@ async def test_presync_hook_runs_before_the_deployment(
 
     assert result.phase is OperationPhase.succeeded, result.message
     hook = by_name(result)["migrate"]
-    assert (hook.hook, hook.hook_phase) == ("PreSync", "Succeeded")
+    assert (hook.hook, hook.hook_phase) == ("PreSync", OperationPhase.succeeded)
     migrate = cluster.get_json("job", "migrate", "-n", namespace)
     web = cluster.get_json("deployment", "web", "-n", namespace)
     # Timestamps have one-second resolution: the Job finished no later than the Deployment appeared.
@@ -179,9 +180,9 @@ async def test_a_failing_hook_stops_the_sync_and_runs_syncfail_hooks(
     assert result.phase is OperationPhase.failed
     assert "check" in result.message
     results = by_name(result)
-    assert results["check"].hook_phase == "Failed"
+    assert results["check"].hook_phase is OperationPhase.failed
     assert "DeadlineExceeded" in results["check"].message or "deadline" in results["check"].message.lower()
-    assert (results["cleanup"].hook, results["cleanup"].hook_phase) == ("SyncFail", "Succeeded")
+    assert (results["cleanup"].hook, results["cleanup"].hook_phase) == ("SyncFail", OperationPhase.succeeded)
     assert cluster.kubectl("get", "deployment", "web", "-n", namespace, check=False) == ""
 
 
@@ -410,7 +411,7 @@ async def test_hook_delete_policies(cluster: Cluster, namespace: str, writer: Wr
     first = await sync(request, writer)
 
     assert first.phase is OperationPhase.succeeded, first.message
-    assert by_name(first)["tidy"].hook_phase == "Succeeded"
+    assert by_name(first)["tidy"].hook_phase is OperationPhase.succeeded
     jobs = cluster.kubectl("get", "jobs", "-n", namespace, "-o", "name").split()
     assert jobs == ["job.batch/kept"]  # tidy deleted once it succeeded; kept waits for the next sync
     uid = cluster.get_json("job", "kept", "-n", namespace)["metadata"]["uid"]

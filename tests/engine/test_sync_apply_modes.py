@@ -9,8 +9,9 @@ import pytest
 
 from gitward.engine.diff.ignore import load_rules
 from gitward.engine.sync.operation import SyncRequest, sync
-from gitward.engine.sync.result import OperationPhase, SyncResult
+from gitward.engine.sync.result import SyncResult
 from gitward.kube import Connection, Discovery, Writer
+from gitward.model.status import OperationPhase
 from gitward.model.sync import SyncOptions
 from tests.engine.test_sync import by_name, config_map, deployment
 from tests.helpers import Cluster

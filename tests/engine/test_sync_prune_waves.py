@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gitward.engine.sync.operation import SyncRequest, sync
-from gitward.engine.sync.result import OperationPhase, ResultCode
 from gitward.kube import Connection, Discovery, Writer
+from gitward.model.status import OperationPhase, ResultCode
 from tests.engine.test_sync import config_map
 from tests.helpers import Cluster
 

@@ -31,11 +31,12 @@ from gitward.cli.output import err, fail
 from gitward.engine import options as sync_options
 from gitward.engine.sync.operation import SyncRequest
 from gitward.engine.sync.operation import sync as run_sync
-from gitward.engine.sync.result import OperationPhase, SyncResult
+from gitward.engine.sync.result import SyncResult
 from gitward.engine.tracking import format_id
 from gitward.kube import Connection, Discovery, KubeError, Writer
 from gitward.model.health import HealthStatus
 from gitward.model.resource import ResourceKey
+from gitward.model.status import OperationPhase
 from gitward.model.sync import SyncSpecError
 
 SYNCED, FAILED, BAD_INPUT, NOT_HEALTHY = 0, 1, 2, 3

@@ -89,12 +89,18 @@ def _compile(group: str, kind: str, body: object) -> HealthRule:
 class HealthRuleSource:
     """The rules for one app: its project's over the ConfigMap's; cached until either changes."""
 
-    def __init__(self, cache: WatchCache, namespace: str, app_group: str = GROUP) -> None:
+    def __init__(
+        self,
+        cache: WatchCache,
+        namespace: str,
+        app_group: str = GROUP,
+        queue: WorkQueue | None = None,
+    ) -> None:
         self.cache = cache
         self.namespace = namespace
         self.app_group = app_group
-        # Set by the controller: a change of gitward-cm re-judges every app at once, not at its next poll.
-        self.queue: WorkQueue | None = None
+        # The controller's: a change of gitward-cm re-judges every app at once, not at its next poll.
+        self.queue = queue
         self._config: tuple[str, dict[tuple[str, str], HealthRule]] = ("", {})
         self._projects: dict[str, tuple[str, dict[tuple[str, str], HealthRule]]] = {}
         self._merged: dict[tuple[str, str, str], HealthRules] = {}

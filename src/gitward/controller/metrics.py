@@ -20,7 +20,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from gitward.model.health import HealthStatus
 from gitward.model.redact import redact_url
+from gitward.model.status import SyncStatusCode
 
 log = structlog.get_logger(__name__)
 
@@ -93,8 +95,8 @@ def app_info_labels(app: Mapping[str, Any]) -> list[str]:
         redact_url(str(source.get("repoURL") or source.get("chart") or "")),
         redact_url(str(destination.get("server") or destination.get("name") or "")),
         str(destination.get("namespace") or ""),
-        str((status.get("sync") or {}).get("status") or "Unknown"),
-        str((status.get("health") or {}).get("status") or "Unknown"),
+        str((status.get("sync") or {}).get("status") or SyncStatusCode.unknown),
+        str((status.get("health") or {}).get("status") or HealthStatus.unknown),
         str(operation.get("phase") or ""),
     ]
 

@@ -27,9 +27,11 @@ from typing import Any
 import httpx
 import structlog
 
+from gitward.controller.status import OperationEvent
 from gitward.kube import KubeError
 from gitward.kube.connection import Connection
 from gitward.model.application import AppResource
+from gitward.model.health import HealthStatus
 
 log = structlog.get_logger(__name__)
 
@@ -93,9 +95,9 @@ def _redeployed(app: Mapping[str, Any], revision: str) -> bool:
 
 def from_event(app: Mapping[str, Any], reason: str, message_text: str) -> tuple[str, str] | None:
     """(trigger, text) for an Event the controller emits, or None when it is not one we notify."""
-    if reason == "SyncFailed" and not message_text.startswith("Retrying"):
+    if reason == OperationEvent.sync_failed and not message_text.startswith("Retrying"):
         return "sync-failed", f"sync failed: {message_text}"
-    if reason == "Synced" and message_text.startswith("synced to "):
+    if reason == OperationEvent.synced and message_text.startswith("synced to "):
         revision = message_text.removeprefix("synced to ")
         # An automated sync back to the revision already deployed: something had drifted from it.
         if revision and _automated(app) and _redeployed(app, revision):
@@ -105,9 +107,9 @@ def from_event(app: Mapping[str, Any], reason: str, message_text: str) -> tuple[
 
 
 def from_status(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, str] | None:
-    if _health(new) == "Degraded" and _health(old) != "Degraded":
+    if _health(new) == HealthStatus.degraded and _health(old) != HealthStatus.degraded:
         detail = str((new.get("health") or {}).get("message") or "")
-        return "health-degraded", "health Degraded" + (f": {detail[:300]}" if detail else "")
+        return "health-degraded", f"health {HealthStatus.degraded}" + (f": {detail[:300]}" if detail else "")
     return None
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,6 @@ import structlog
 
 from gitward.controller import metrics
 from gitward.controller.operation_request import (
-    RUNNING,
     Pending,
     parse_time,
     retry_policy,
@@ -51,18 +50,16 @@ from gitward.controller.operation_request import (
     spec_sources,
     timestamp,
 )
-from gitward.controller.status import StatusWriter
+from gitward.controller.status import OperationEvent, StatusWriter
 from gitward.engine import options as sync_options
 from gitward.engine.desired import Revisioned
 from gitward.engine.diff.compare import Comparer
 from gitward.engine.diff.ignore import IgnoreRule
-from gitward.engine.hooks import hook_of
-from gitward.engine.sync import waits
-from gitward.engine.sync.executor import Executor, HookOutcome
+from gitward.engine.sync import resume, waits
 from gitward.engine.sync.operation import SyncOperation
-from gitward.engine.sync.plan import wave_of
 from gitward.engine.sync.prune import Scope
-from gitward.engine.sync.result import OperationPhase, SyncRequest, SyncResult
+from gitward.engine.sync.result import SyncRequest, SyncResult
+from gitward.engine.sync.resume import DoneHook
 from gitward.engine.tracking import tracking_app
 from gitward.kube import KubeError, Writer
 from gitward.kube.connection import Connection
@@ -71,15 +68,33 @@ from gitward.model.application import Application, AppResource
 from gitward.model.content_types import JSON_PATCH
 from gitward.model.fields import SpecError
 from gitward.model.operation import Operation
-from gitward.model.resource import TRACKING_ANNOTATION, ResourceKey
-from gitward.model.sync import PlannedStep, SyncSpecError
+from gitward.model.project import AppProject
+from gitward.model.resource import ResourceKey
+from gitward.model.status import OperationPhase
+from gitward.model.sync import SyncSpecError
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["Operations", "Outcome", "without_done_hooks"]
+__all__ = ["AppPass", "Operations", "Outcome"]
 
 # How long an adopted hook is waited for: as long as a sync waits for one (SyncRequest.timeout).
 _HOOK_WAIT = 300.0
+
+
+@dataclass(frozen=True)
+class AppPass:
+    """The app one reconcile pass works on: its object (which follows what the pass writes), its
+    parsed spec, its project and its ignoreDifferences rules."""
+
+    obj: dict[str, Any]
+    app: Application
+    project: AppProject
+    rules: Sequence[IgnoreRule] = ()
+
+    @property
+    def scope(self) -> Scope:
+        """What the app's project lets its prune delete (a tracking id alone is not enough)."""
+        return Scope.of(self.project, self.app)
 
 
 @dataclass(frozen=True)
@@ -93,21 +108,20 @@ class Outcome:
     event: tuple[str, str, bool] | None = None
 
 
-HookRecord = Callable[[PlannedStep, HookOutcome], Awaitable[None]]
+@dataclass(frozen=True)
+class _Attempt:
+    """One attempt of an operation: the app, the request, and the revision and sources it deploys."""
 
+    app_pass: AppPass
+    todo: Pending
+    revision: str
+    sources: Mapping[str, Any]
+    # The end is not written but returned (Outcome.changes) for the caller's status write.
+    defer: bool = False
 
-class _RecordingExecutor(Executor):
-    """The engine's executor, telling the operation about each hook as soon as it succeeds."""
-
-    def __init__(self, base: Executor, record: HookRecord) -> None:
-        super().__init__(base.writer, base.memo, timeout=base.timeout, progress=base.progress)
-        self.record = record
-
-    async def run_hook(self, step: PlannedStep) -> HookOutcome:
-        outcome = await super().run_hook(step)
-        if outcome.succeeded:
-            await self.record(step, outcome)
-        return outcome
+    @classmethod
+    def of(cls, app_pass: AppPass, todo: Pending, revision: str, *, defer: bool = False) -> _Attempt:
+        return cls(app_pass, todo, revision, _op_sources(app_pass.obj, todo), defer)
 
 
 class Operations:
@@ -130,48 +144,32 @@ class Operations:
         self.resource = resource
 
     async def run(
-        self,
-        obj: dict[str, Any],
-        app: Application,
-        todo: Pending,
-        rendered: Revisioned,
-        rules: Sequence[IgnoreRule],
-        *,
-        scope: Scope,
-        defer: bool = False,
+        self, app_pass: AppPass, todo: Pending, rendered: Revisioned, *, defer: bool = False
     ) -> Outcome:
-        """Record Running, sync `rendered`, record the end (or the retry); `obj` follows what is written.
-
-        `scope`: what the app's project lets its prune delete (a tracking id alone is not enough).
-        `defer`: the end is not written but returned (Outcome.changes) for the caller's status write.
-        """
-        sources = _op_sources(obj, todo)
-        results: list[dict[str, Any]] = [dict(r) for r in todo.done_hooks]
-        attempt = f"attempt #{todo.retry_count + 1}" if todo.retry_count else "started"
-        running = _state(todo, RUNNING, f"sync {attempt}", rendered.revision, sources, results)
+        """Record Running, sync `rendered`, record the end (or the retry); the app's object follows
+        what is written. `defer`: the end is not written but returned (Outcome.changes)."""
+        obj, app = app_pass.obj, app_pass.app
+        attempt = _Attempt.of(app_pass, todo, rendered.revision, defer=defer)
+        done: list[DoneHook] = list(todo.done_hooks)
+        note = f"sync attempt #{todo.retry_count + 1}" if todo.retry_count else "sync started"
         if not _one_burst(todo, rendered.objects):
             # Written before anything reaches the cluster: a crash from here on is resumed.
-            await self.put(obj, {"operationState": running})
+            await self.put(obj, {"operationState": _running(attempt, note, done)})
         try:
             adopted = await self._adopt_hooks(todo, rendered.objects, tracking_app(app.namespace, app.name))
-            request = self._request(app, adopted, rendered, rules, scope)
+            request = self._request(app_pass, adopted, rendered)
         except (SyncSpecError, SpecError) as problem:
-            return await self._end(
-                obj, app, todo, rendered.revision, sources, OperationPhase.error, str(problem), defer=defer
-            )
+            return await self._end(attempt, OperationPhase.error, str(problem))
         if adopted is not todo:
-            todo, results[:] = adopted, [dict(r) for r in adopted.done_hooks]
-            state = _state(todo, RUNNING, f"sync {attempt}", rendered.revision, sources, list(results))
-            await self.put(obj, {"operationState": state})
+            attempt = dataclasses.replace(attempt, todo=adopted)
+            done[:] = adopted.done_hooks
+            await self.put(obj, {"operationState": _running(attempt, note, done)})
         lock = asyncio.Lock()
 
-        async def record(step: PlannedStep, outcome: HookOutcome) -> None:
-            name = outcome.name or step.key.name
-            entry = _hook_entry(step.key, str(step.phase), str(step.hook), name, outcome.message)
+        async def record(hook: DoneHook) -> None:
             async with lock:
-                results.append(entry)
-                state = _state(todo, RUNNING, f"sync {attempt}", rendered.revision, sources, list(results))
-                await self.put(obj, {"operationState": state})
+                done.append(hook)
+                await self.put(obj, {"operationState": _running(attempt, note, done)})
 
         operation = SyncOperation(
             request,
@@ -179,108 +177,76 @@ class Operations:
             comparer=self.comparer,
             live_objects=self.store.tracked_by(request.app),
             watched=self.comparer.live,
+            on_hook=record,
         )
-        operation.executor = _RecordingExecutor(operation.executor, record)
         result = await operation.run()
-        return await self._end(
-            obj,
-            app,
-            todo,
-            rendered.revision,
-            sources,
-            result.phase,
-            result.message,
-            result,
-            results,
-            defer=defer,
-        )
+        return await self._end(attempt, result.phase, result.message, result, done)
 
     async def _adopt_hooks(self, todo: Pending, objects: Sequence[Mapping[str, Any]], owner: str) -> Pending:
         """Hooks the interrupted attempt had started: waited for, and counted as done if they succeed.
 
-        A named hook of ours created since the operation started can only be that attempt's run;
-        letting it finish (rather than replacing it) means an interrupted hook still runs once.
+        Letting such a run finish (rather than replacing it) means an interrupted hook still runs once.
         """
         if not todo.resumed:
             return todo
-        done = list(todo.done_hooks)
-        before = len(done)
-        for obj in objects:
-            hook = hook_of(obj)
-            key = ResourceKey.of(obj)
-            if hook is None or len(hook.phases) != 1 or not key.name or any(_same_hook(obj, d) for d in done):
-                continue
+        adopted: list[DoneHook] = []
+        for obj, hook in resume.adoptable(objects, todo.done_hooks):
             live = await waits.read(self.writer, obj)
-            metadata = (live or {}).get("metadata") or {}
-            annotations = metadata.get("annotations") or {}
-            ours = str(annotations.get(TRACKING_ANNOTATION, "")).partition(":")[0] == owner
-            if live is None or not ours or str(metadata.get("creationTimestamp", "")) < todo.started_at:
+            if live is None or not resume.started_since(live, owner, todo.started_at):
                 continue
-            log.info("waiting for a hook the interrupted sync started", hook=str(key))
+            log.info("waiting for a hook the interrupted sync started", hook=str(ResourceKey.of(obj)))
             finished, message = await waits.wait_finished(self.writer, live, timeout=_HOOK_WAIT)
             if finished:
-                done.append(_hook_entry(key, str(hook.phases[0]), _hook_type(obj), key.name, message))
-        return dataclasses.replace(todo, done_hooks=tuple(done)) if len(done) > before else todo
+                adopted.append(DoneHook.adopted(obj, hook, message))
+        return dataclasses.replace(todo, done_hooks=(*todo.done_hooks, *adopted)) if adopted else todo
 
-    async def cannot_start(
-        self, obj: dict[str, Any], app: Application, todo: Pending, message: str
-    ) -> Outcome:
+    async def cannot_start(self, app_pass: AppPass, todo: Pending, message: str) -> Outcome:
         """The operation's revision could not be resolved or rendered: it ends (or retries) with Error."""
-        revision = revision_of(todo)
-        return await self._end(
-            obj, app, todo, revision, _op_sources(obj, todo), OperationPhase.error, message
-        )
+        return await self._end(_Attempt.of(app_pass, todo, revision_of(todo)), OperationPhase.error, message)
 
-    async def abandon(self, obj: dict[str, Any], app: Application, todo: Pending, message: str) -> Outcome:
+    async def abandon(self, app_pass: AppPass, todo: Pending, message: str) -> Outcome:
         """End the operation as Failed without running it (a closed sync window, a newer revision)."""
-        revision = revision_of(todo)
-        sources = _op_sources(obj, todo)
-        return await self._end(obj, app, todo, revision, sources, OperationPhase.failed, message, retry=False)
+        attempt = _Attempt.of(app_pass, todo, revision_of(todo))
+        return await self._end(attempt, OperationPhase.failed, message, retry=False)
 
     async def _end(
         self,
-        obj: dict[str, Any],
-        app: Application,
-        todo: Pending,
-        revision: str,
-        sources: dict[str, Any],
+        attempt: _Attempt,
         phase: OperationPhase,
         message: str,
         result: SyncResult | None = None,
-        hooks: Sequence[Mapping[str, Any]] = (),
+        hooks: Sequence[DoneHook] = (),
         *,
         retry: bool = True,
-        defer: bool = False,
     ) -> Outcome:
+        obj, todo = attempt.app_pass.obj, attempt.todo
         finished = timestamp()
-        resources = [dict(h) for h in hooks if h.get("hookPhase") == "Succeeded"]
-        if result is not None:
-            seen = {(r.key.group, r.key.kind, r.key.namespace, r.key.name) for r in result.resources}
-            resources = [
-                r for r in resources if (r["group"], r["kind"], r["namespace"], r["name"]) not in seen
-            ]
-            resources += [_result_entry(r.as_dict()) for r in result.resources]
+        listed = result.resources if result is not None else []
+        # The result lists again the hooks that finished in this run; a resumed run's earlier ones not.
+        seen = {_key_tuple(r.key) for r in listed}
+        resources = [h.as_entry() for h in hooks if h.key not in seen]
+        resources += [_result_entry(r.as_dict()) for r in listed]
         # A revision whose annotations cannot be read fails the same way every time: no retry.
         retry = retry and not (result is not None and result.spec_error)
         policy = retry_policy(todo.operation)
         if phase is not OperationPhase.succeeded and retry and policy.allows(todo.retry_count):
             count = todo.retry_count + 1
             delay = policy.delay(count)
-            again = dataclasses.replace(todo, retry_count=count)
+            again = dataclasses.replace(attempt, todo=dataclasses.replace(todo, retry_count=count))
             note = f"Retrying attempt #{count} at {finished} (in {delay:g}s): {message}"
-            state = _state(again, RUNNING, note, revision, sources, resources, finished)
-            event = ("SyncFailed", note[:200], True)
-            if defer:
+            state = _state(again, OperationPhase.running, note, resources, finished)
+            event = (str(OperationEvent.sync_failed), note[:200], True)
+            if attempt.defer:
                 return Outcome(phase, retry_in=delay, changes={"operationState": state}, event=event)
             await self.put(obj, {"operationState": state})
             await self.status.event(obj, *event)
             return Outcome(phase, retry_in=delay)
-        state = _state(todo, str(phase), message, revision, sources, resources, finished)
+        state = _state(attempt, phase, message, resources, finished)
         changes: dict[str, Any] = {"operationState": state}
         dry_run = bool(todo.sync.get("dryRun"))
         if phase is OperationPhase.succeeded and not dry_run:
-            changes["history"] = _history(obj, app, todo, revision, sources, finished)
-        if not defer:
+            changes["history"] = _history(attempt, finished)
+        if not attempt.defer:
             await self.put(obj, changes)
         metrics.record_sync(
             obj, str(phase), (parse_time(finished) - parse_time(todo.started_at)).total_seconds(), dry_run
@@ -289,22 +255,16 @@ class Operations:
             await self._clear_operation(obj, todo.operation)
         if phase is OperationPhase.succeeded:
             verb = "dry run of" if dry_run else "synced to"
-            event = ("Synced", f"{verb} {revision[:12]}", False)
+            event = (str(OperationEvent.synced), f"{verb} {attempt.revision[:12]}", False)
         else:
-            event = ("SyncFailed", message[:200], True)
-        if defer:
+            event = (str(OperationEvent.sync_failed), message[:200], True)
+        if attempt.defer:
             return Outcome(phase, changes=changes, event=event)
         await self.status.event(obj, *event)
         return Outcome(phase)
 
-    def _request(
-        self,
-        app: Application,
-        todo: Pending,
-        rendered: Revisioned,
-        rules: Sequence[IgnoreRule],
-        scope: Scope,
-    ) -> SyncRequest:
+    def _request(self, app_pass: AppPass, todo: Pending, rendered: Revisioned) -> SyncRequest:
+        app = app_pass.app
         parsed = Operation.from_dict(todo.operation, "operation")
         sync = parsed.sync
         if sync is None:
@@ -315,7 +275,7 @@ class Operations:
         if sync.resources:
             wanted = {(r.group, r.kind, r.namespace, r.name) for r in sync.resources}
             objects = [o for o in objects if _key_tuple(ResourceKey.of(o)) in wanted]
-        objects = without_done_hooks(objects, todo.done_hooks)
+        objects = resume.without_done_hooks(objects, todo.done_hooks)
         automated = app.spec.automated
         return SyncRequest(
             app=tracking_app(app.namespace, app.name),
@@ -326,8 +286,8 @@ class Operations:
             prune=sync.prune and not sync.resources,
             dry_run=sync.dry_run,
             allow_empty=bool(automated and automated.allow_empty),
-            ignore_rules=rules,
-            scope=scope,
+            ignore_rules=app_pass.rules,
+            scope=app_pass.scope,
             # As Argo CD's: waves wait for each other's health, the last one is not waited for (a
             # slow rollout would hold the app, and any drift on it, for minutes). Its health is
             # reported as it changes (controller.health_watch).
@@ -365,58 +325,7 @@ def _one_burst(todo: Pending, objects: Sequence[Mapping[str, Any]]) -> bool:
     """An automated first attempt with no hooks and one wave: nothing a Running record would resume."""
     if todo.requested or todo.retry_count or todo.resumed or todo.done_hooks:
         return False
-    try:
-        waves = {wave_of(obj) for obj in objects}
-    except SyncSpecError:
-        return False  # the sync refuses it and says why; recorded as any other
-    return len(waves) <= 1 and not any(hook_of(obj) is not None for obj in objects)
-
-
-def without_done_hooks(
-    objects: Sequence[dict[str, Any]], done: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """The objects minus the hooks that already finished in every phase they run in."""
-    if not done:
-        return list(objects)
-    kept = []
-    for obj in objects:
-        hook = hook_of(obj)
-        phases = {str(p) for p in hook.phases} if hook is not None else set()
-        finished = {str(d.get("syncPhase")) for d in done if _same_hook(obj, d)}
-        if not phases or not phases <= finished:
-            kept.append(obj)
-    return kept
-
-
-def _same_hook(obj: Mapping[str, Any], done: Mapping[str, Any]) -> bool:
-    key = ResourceKey.of(obj)
-    if (key.group, key.kind, key.namespace) != (done.get("group"), done.get("kind"), done.get("namespace")):
-        return False
-    if key.name:
-        return bool(key.name == done.get("name"))
-    prefix = str((obj.get("metadata") or {}).get("generateName") or "")
-    return bool(prefix) and str(done.get("name", "")).startswith(prefix)
-
-
-def _hook_entry(key: ResourceKey, phase: str, hook_type: str, name: str, message: str) -> dict[str, Any]:
-    """A finished hook as syncResult.resources lists it (what a resumed sync skips)."""
-    return {
-        "group": key.group,
-        "kind": key.kind,
-        "namespace": key.namespace,
-        "name": name,
-        "status": "Synced",
-        "message": message,
-        "syncPhase": phase,
-        "hookType": hook_type,
-        "hookPhase": "Succeeded",
-    }
-
-
-def _hook_type(obj: Mapping[str, Any]) -> str:
-    hook = hook_of(obj)
-    types = sorted(str(t) for t in hook.types) if hook is not None else []
-    return types[0] if len(types) == 1 else ",".join(types)
+    return resume.one_burst(objects)
 
 
 def _key_tuple(key: ResourceKey) -> tuple[str, str, str, str]:
@@ -434,25 +343,30 @@ def _op_sources(obj: Mapping[str, Any], todo: Pending) -> dict[str, Any]:
 
 
 def _state(
-    todo: Pending,
-    phase: str,
+    attempt: _Attempt,
+    phase: OperationPhase,
     message: str,
-    revision: str,
-    sources: Mapping[str, Any],
     resources: Sequence[Mapping[str, Any]],
     finished_at: str = "",
 ) -> dict[str, Any]:
+    """The operationState: the attempt's request, where it stands, and the resources it changed."""
+    todo = attempt.todo
     state: dict[str, Any] = {
-        "phase": phase,
+        "phase": str(phase),
         "message": message,
         "operation": dict(todo.operation),
         "startedAt": todo.started_at,
         "retryCount": todo.retry_count,
-        "syncResult": {"revision": revision, **sources, "resources": list(resources)},
+        "syncResult": {"revision": attempt.revision, **attempt.sources, "resources": list(resources)},
     }
     if finished_at:
         state["finishedAt"] = finished_at
     return state
+
+
+def _running(attempt: _Attempt, message: str, done: Sequence[DoneHook]) -> dict[str, Any]:
+    """The record of an attempt under way: the hooks it finished are what a resumed one skips."""
+    return _state(attempt, OperationPhase.running, message, [h.as_entry() for h in done])
 
 
 # Argo CD's ResourceResult fields, which the CRD's schema keeps. The engine's result also carries
@@ -469,24 +383,18 @@ def _result_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if v is not None and k in _RESULT_FIELDS}
 
 
-def _history(
-    obj: Mapping[str, Any],
-    app: Application,
-    todo: Pending,
-    revision: str,
-    sources: Mapping[str, Any],
-    finished: str,
-) -> list[Any]:
+def _history(attempt: _Attempt, finished: str) -> list[Any]:
+    obj, todo = attempt.app_pass.obj, attempt.todo
     history = list((obj.get("status") or {}).get("history") or [])
     initiator = todo.operation.get("initiatedBy")
     entry: dict[str, Any] = {
         "id": 1 + max((int(h.get("id", 0)) for h in history), default=-1),
-        "revision": revision,
-        **sources,
+        "revision": attempt.revision,
+        **attempt.sources,
         "deployStartedAt": todo.started_at,
         "deployedAt": finished,
     }
     if isinstance(initiator, Mapping) and initiator:
         entry["initiatedBy"] = dict(initiator)
     history.append(entry)
-    return history[-max(1, app.spec.revision_history_limit) :]
+    return history[-max(1, attempt.app_pass.app.spec.revision_history_limit) :]

@@ -14,19 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.engine.desired import Revisioned
-from gitward.engine.sync.result import OperationPhase
+from gitward.engine.sync.resume import DoneHook
 from gitward.model.application import Application
 from gitward.model.fields import SpecError
 from gitward.model.operation import PAUSE_ANNOTATION, REFRESH_ANNOTATIONS, Operation, RetryStrategy
 from gitward.model.source import ApplicationSource
-from gitward.model.status import ConditionType
+from gitward.model.status import ConditionType, OperationPhase
 
 __all__ = ["PAUSE_ANNOTATION", "REFRESH_ANNOTATIONS", "Pending"]
-
-AUTOMATION_PAUSED = str(ConditionType.automation_paused)
-SYNC_ERROR = str(ConditionType.sync_error)
-RUNNING = str(OperationPhase.running)
-_ENDED_BADLY = (str(OperationPhase.failed), str(OperationPhase.error))
 
 
 @dataclass(frozen=True)
@@ -39,7 +34,7 @@ class Pending:
     started_at: str
     retry_count: int = 0
     # Hooks an interrupted attempt already finished: not run again.
-    done_hooks: tuple[Mapping[str, Any], ...] = ()
+    done_hooks: tuple[DoneHook, ...] = ()
     # Seconds before the next attempt may start (a retry's backoff); 0: now.
     wait: float = 0.0
     # Going on with an attempt a crash cut off (not starting a new one).
@@ -59,7 +54,7 @@ class Pending:
 def pending(obj: Mapping[str, Any], now: dt.datetime | None = None) -> Pending | None:
     """The app's requested operation, or the one its status says is still Running."""
     state = (obj.get("status") or {}).get("operationState") or {}
-    running = state.get("phase") == RUNNING and isinstance(state.get("operation"), Mapping)
+    running = state.get("phase") == OperationPhase.running and isinstance(state.get("operation"), Mapping)
     requested = obj.get("operation")
     if isinstance(requested, Mapping) and requested:
         if running and state["operation"] == requested:
@@ -81,7 +76,8 @@ def _resumed(state: Mapping[str, Any], *, requested: bool, now: dt.datetime | No
         return Pending(state["operation"], requested, started, count, wait=max(0.0, wait))
     # An attempt was cut off (the controller died): go on with it.
     results = (state.get("syncResult") or {}).get("resources") or []
-    done = tuple(r for r in results if isinstance(r, Mapping) and r.get("hookPhase") == "Succeeded")
+    found = (DoneHook.from_entry(r) for r in results if isinstance(r, Mapping))
+    done = tuple(hook for hook in found if hook is not None)
     return Pending(state["operation"], requested, started, count, done, resumed=True)
 
 
@@ -130,7 +126,7 @@ def automated_request(
     paused = annotations_of(obj).get(PAUSE_ANNOTATION)
     if paused is not None:
         message = f"{paused}; run `gitward app sync {app.name}` to resume"
-        return None, [{"type": AUTOMATION_PAUSED, "message": message}]
+        return None, [condition(ConditionType.automation_paused, message)]
     automated = app.spec.automated
     if automated is None or in_sync or not (rendered.objects or automated.allow_empty):
         return None, []
@@ -138,7 +134,7 @@ def automated_request(
         return None, []  # drift without selfHeal is reported, not reverted
     failed = failed_attempt(obj, rendered.revision)
     if failed is not None:
-        return None, [{"type": SYNC_ERROR, "message": failed}]
+        return None, [condition(ConditionType.sync_error, failed)]
     sync: dict[str, Any] = {"prune": automated.prune}
     if len(rendered.revisions) > 1:
         sync["revisions"] = list(rendered.revisions)
@@ -153,9 +149,8 @@ def automated_request(
 def failed_attempt(obj: Mapping[str, Any], revision: str) -> str | None:
     """Why automation leaves `revision` alone: the last operation failed on it with the same sources."""
     state = (obj.get("status") or {}).get("operationState") or {}
-    if state.get("phase") not in _ENDED_BADLY or ((state.get("operation") or {}).get("sync") or {}).get(
-        "dryRun"
-    ):
+    ended_badly = state.get("phase") in (OperationPhase.failed, OperationPhase.error)
+    if not ended_badly or ((state.get("operation") or {}).get("sync") or {}).get("dryRun"):
         return None
     result = state.get("syncResult") or {}
     if result.get("revision") != revision or _sources_json(result) != spec_sources(obj):
@@ -195,6 +190,11 @@ def _sources_json(holder: Mapping[str, Any]) -> dict[str, Any]:
     if holder.get("sources"):
         return {"sources": holder["sources"]}
     return {"source": holder.get("source")}
+
+
+def condition(kind: ConditionType, message: str) -> dict[str, str]:
+    """A condition of the app's status (its time is added by `with_times`)."""
+    return {"type": str(kind), "message": message}
 
 
 def with_times(previous: Iterable[Mapping[str, Any]], conditions: Iterable[Mapping[str, str]]) -> list[Any]:

@@ -31,11 +31,11 @@ from gitward.model.application import Application, AppResource
 from gitward.model.fields import SpecError
 from gitward.model.project import AppProject
 from gitward.model.resource import ResourceKey
+from gitward.model.status import ConditionType
 
 log = structlog.get_logger(__name__)
 
 KIND = "AppProject"
-WINDOW_CONDITION = "SyncWindowBlocked"
 
 
 class ProjectRefused(Exception):
@@ -63,7 +63,7 @@ class Projects:
         self.group = resource.group
         self.version = resource.version
         self.namespace = namespace
-        # Set by the controller: project changes and window boundaries enqueue apps through it.
+        # The controller's: project changes and window boundaries enqueue apps through it.
         self.queue = queue
         self.clock = clock
         self._parsed: dict[str, tuple[str, AppProject]] = {}
@@ -171,9 +171,9 @@ class Projects:
 def window_condition(previous: Mapping[str, Any], message: str, now: str) -> dict[str, Any]:
     """The condition saying automated sync waits for a window; its time stays put while it holds."""
     for condition in previous.get("conditions") or []:
-        if condition.get("type") == WINDOW_CONDITION and condition.get("message") == message:
+        if condition.get("type") == ConditionType.sync_window_blocked and condition.get("message") == message:
             return dict(condition)
-    return {"type": WINDOW_CONDITION, "message": message, "lastTransitionTime": now}
+    return {"type": str(ConditionType.sync_window_blocked), "message": message, "lastTransitionTime": now}
 
 
 def _refuse(problems: Sequence[str]) -> None:

@@ -12,73 +12,60 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from gitward.controller import operation_request as records
 from gitward.controller.health_rules import HealthRuleSource
-from gitward.controller.operation import Operations
+from gitward.controller.operation import AppPass, Operations
 from gitward.controller.operation_request import Pending
 from gitward.controller.projects import ProjectRefused, Projects, is_manual, window_condition
 from gitward.controller.rewrites import history_rewritten
 from gitward.controller.status import StatusWriter
 from gitward.engine import options as sync_options
 from gitward.engine.desired import DesiredState, Revisioned
-from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive
-from gitward.engine.diff.ignore import IgnoreRule, IgnoreRuleError, load_rules
+from gitward.engine.diff.compare import Comparer, Comparison
+from gitward.engine.diff.ignore import IgnoreRuleError, load_rules
 from gitward.engine.health.assess import HealthRules, aggregate, assess
 from gitward.engine.project_policy import DEFAULT_PROJECT
 from gitward.engine.sync.operation import sync
 from gitward.engine.sync.prune import Scope, partition, report
-from gitward.engine.sync.result import OperationPhase, SyncRequest
+from gitward.engine.sync.result import SyncRequest
 from gitward.engine.tracking import tracking_app
 from gitward.kube import KubeError, WatchCache, Writer
 from gitward.kube.connection import Connection
 from gitward.model.application import FINALIZERS, IN_CLUSTER, Application, AppResource
 from gitward.model.content_types import MERGE_PATCH
 from gitward.model.fields import SpecError
-from gitward.model.project import AppProject
+from gitward.model.health import HealthStatus
 from gitward.model.resource import ResourceKey
-from gitward.model.status import ConditionType
+from gitward.model.status import ConditionType, OperationPhase, SyncStatusCode
 from gitward.render import ValidationFailed
 from gitward.render.tools import RenderError
 from gitward.source import SourceError
 
 log = structlog.get_logger(__name__)
 
-OUTSIDE_PROJECT = str(ConditionType.resource_outside_project_warning)
 __all__ = ["Reconciler"]
 
 
+@dataclass(frozen=True, eq=False)
 class Reconciler:
-    """Shared by every worker; one per cluster it serves."""
+    """Shared by every worker; one per cluster it serves (built by gitward.controller.wiring)."""
 
-    def __init__(
-        self,
-        connection: Connection,
-        cache: WatchCache,
-        desired: DesiredState,
-        *,
-        namespace: str,
-        resource: AppResource | None = None,
-    ) -> None:
-        self.connection = connection
-        self.cache = cache
-        self.writer = Writer(connection, cache.discovery)
-        # A missing object is OutOfSync without a dry run: the sync dry-runs it before creating it.
-        self.comparer = Comparer(
-            self.writer, WatchedLive(cache, self.writer.written), dry_run_creates=False, diffs=False
-        )
-        self.desired = desired
-        self.namespace = namespace
-        self.resource = resource or AppResource()
-        self.status = StatusWriter(connection, self.resource)
-        self.projects = Projects(cache, self.resource, namespace)
-        self.health_rules = HealthRuleSource(cache, namespace, self.resource.group)
-        self.operations = Operations(
-            self.writer, self.comparer, cache.store, self.status, connection, self.resource
-        )
+    connection: Connection
+    cache: WatchCache
+    writer: Writer
+    comparer: Comparer
+    desired: DesiredState
+    namespace: str
+    resource: AppResource
+    status: StatusWriter
+    projects: Projects
+    health_rules: HealthRuleSource
+    operations: Operations
 
     async def reconcile(self, name: str) -> float | None:
         """One pass; the seconds until the app must be looked at again (a sync retry), or None."""
@@ -95,75 +82,68 @@ class Reconciler:
             # The model checked the entries' shape; the engine compiles their pointers and jq.
             rules = load_rules(obj["spec"].get("ignoreDifferences") or [], "spec.ignoreDifferences")
         except (SpecError, IgnoreRuleError, ValueError) as problem:
-            await self._fail(obj, "InvalidSpecError", str(problem))
+            await self._fail(obj, ConditionType.invalid_spec_error, str(problem))
             return None
         destination = app.spec.destination
         if destination.server not in ("", IN_CLUSTER) or destination.name not in ("", "in-cluster"):
-            await self._fail(obj, "InvalidSpecError", "only the cluster gitward runs in is supported so far")
+            elsewhere = "only the cluster gitward runs in is supported so far"
+            await self._fail(obj, ConditionType.invalid_spec_error, elsewhere)
             return None
         try:
             project = await self.projects.check_spec(app)
         except ProjectRefused as refused:
-            await self._fail(obj, "InvalidSpecError", str(refused))
+            await self._fail(obj, ConditionType.invalid_spec_error, str(refused))
             return None
         refresh = records.refresh_requested(obj)
         try:
-            return await self._pass(obj, app, project, rules, refresh)
+            return await self._pass(AppPass(obj, app, project, rules), refresh)
         finally:
             if refresh is not None:
                 await self._clear_refresh(obj)
 
-    async def _pass(
-        self,
-        obj: dict[str, Any],
-        app: Application,
-        project: AppProject,
-        rules: Sequence[IgnoreRule],
-        refresh: str | None,
-    ) -> float | None:
+    async def _pass(self, app_pass: AppPass, refresh: str | None) -> float | None:
+        obj, app, project = app_pass.obj, app_pass.app, app_pass.project
         rendered: Revisioned | None = None
-        problem: tuple[str, str] | None = None
+        problem: tuple[ConditionType, str] | None = None
         unreachable: SourceError | None = None
         try:
             rendered = await self.desired.render(app, fresh=refresh is not None, hard=refresh == "hard")
             # One object the project does not permit refuses the whole revision: nothing is applied.
             await self.projects.check_objects(project, app, rendered.objects)
         except SourceError as exc:
-            problem, unreachable = ("ComparisonError", str(exc)), exc
+            problem, unreachable = (ConditionType.comparison_error, str(exc)), exc
         except ValidationFailed as failure:
-            problem = ("ComparisonError", _problems(failure))
+            problem = (ConditionType.comparison_error, _problems(failure))
         except RenderError as exc:
-            problem = ("ComparisonError", str(exc))
+            problem = (ConditionType.comparison_error, str(exc))
         except ProjectRefused as refused:
-            problem, rendered = ("SyncError", str(refused)), None
+            problem, rendered = (ConditionType.sync_error, str(refused)), None
         todo = records.pending(obj)
         if todo is not None and rendered is not None and _superseded(todo, rendered):
-            await self.operations.abandon(obj, app, todo, f"superseded by revision {rendered.revision[:12]}")
+            await self.operations.abandon(app_pass, todo, f"superseded by revision {rendered.revision[:12]}")
             todo = None
-        retry_in = await self._operate(obj, app, project, todo, rendered, problem, rules) if todo else None
+        retry_in = await self._operate(app_pass, todo, rendered, problem) if todo else None
         if problem is not None or rendered is None:
-            await self._fail(obj, *(problem or ("ComparisonError", "nothing rendered")))
+            await self._fail(obj, *(problem or (ConditionType.comparison_error, "nothing rendered")))
             if unreachable is not None:
                 raise unreachable  # retried with backoff: the server may come back
             return retry_in
-        later = await self._compare_and_sync(obj, app, rendered, rules, project, busy=todo is not None)
+        later = await self._compare_and_sync(app_pass, rendered, busy=todo is not None)
         return retry_in if retry_in is not None else later
 
     async def _operate(
         self,
-        obj: dict[str, Any],
-        app: Application,
-        project: AppProject,
+        app_pass: AppPass,
         todo: Pending,
         rendered: Revisioned | None,
-        problem: tuple[str, str] | None,
-        rules: Sequence[IgnoreRule],
+        problem: tuple[ConditionType, str] | None,
     ) -> float | None:
         """Run a requested or unfinished operation; the seconds until its next attempt, if one is due."""
+        obj, app, project = app_pass.obj, app_pass.app, app_pass.project
         gate = self.projects.gate(project, app, manual=is_manual(todo.operation))
         if not gate.allowed:
             if todo.requested:  # refused, not queued: the person asking learns it now
-                await self.operations.abandon(obj, app, todo, gate.message)
+                await self.operations.abandon(app_pass, todo, gate.message)
             return None
         if todo.wait > 0:
             return todo.wait
@@ -175,14 +155,13 @@ class Reconciler:
             if pinned is not None:
                 await self.projects.check_objects(project, app, target.objects)
         except ValidationFailed as failure:
-            return (await self.operations.cannot_start(obj, app, todo, _problems(failure))).retry_in
+            return (await self.operations.cannot_start(app_pass, todo, _problems(failure))).retry_in
         except (SpecError, SourceError, RenderError, ProjectRefused) as exc:
-            return (await self.operations.cannot_start(obj, app, todo, str(exc))).retry_in
+            return (await self.operations.cannot_start(app_pass, todo, str(exc))).retry_in
         # Prune reads the watch cache: every kind the app declares or deployed must be watched
         # first. A restarted controller resuming a sync has watched nothing yet, and pruned nothing.
         await self.cache.ensure_all(_kinds(target.objects, obj))
-        scope = Scope.of(project, app)
-        return (await self.operations.run(obj, app, todo, target, rules, scope=scope)).retry_in
+        return (await self.operations.run(app_pass, todo, target)).retry_in
 
     async def _get(self, name: str) -> dict[str, Any] | None:
         """The app from the watch cache, unless the cache has not yet seen our own last write of it."""
@@ -204,17 +183,9 @@ class Reconciler:
             raise
         return found
 
-    async def _compare_and_sync(
-        self,
-        obj: dict[str, Any],
-        app: Application,
-        rendered: Revisioned,
-        rules: Sequence[IgnoreRule],
-        project: AppProject,
-        *,
-        busy: bool,
-    ) -> float | None:
+    async def _compare_and_sync(self, app_pass: AppPass, rendered: Revisioned, *, busy: bool) -> float | None:
         """Compare, sync when automation says so (not while another operation is `busy`), report."""
+        obj, app, project, rules = app_pass.obj, app_pass.app, app_pass.project, app_pass.rules
         # Watch every kind the app declares now or deployed before: drift in either must wake us,
         # and prune needs the live copies of kinds that have left Git.
         await self.cache.ensure_all(_kinds(rendered.objects, obj))
@@ -223,7 +194,7 @@ class Reconciler:
         options = sync_options.readable(app.spec.sync_policy.sync_options if app.spec.sync_policy else ())
         comparisons = await self.comparer.compare_all(rendered.objects, rules, app=owner, options=options)
         desired = {c.key for c in comparisons}
-        scope = Scope.of(project, app)
+        scope = app_pass.scope
         # Only what the project lets the app manage is its own: an object elsewhere carrying its
         # tracking id is reported, never counted as drift (a sync would not prune it anyway).
         # An object on its way out (a prune's foreground delete waits for the garbage collector;
@@ -236,14 +207,15 @@ class Reconciler:
             if ResourceKey.of(o) not in desired and not self.writer.deleting(o)
         )
         extra, outside = partition(owner, unwanted, scope)
-        in_sync = all(c.status == SYNCED for c in comparisons) and not extra
+        in_sync = all(c.status == SyncStatusCode.synced for c in comparisons) and not extra
         request, conditions = records.automated_request(obj, app, rendered, in_sync)
         if outside:
-            conditions = [*conditions, {"type": OUTSIDE_PROJECT, "message": report(outside)}]
+            found = records.condition(ConditionType.resource_outside_project_warning, report(outside))
+            conditions = [*conditions, found]
         if failed := [f"{c.key}: {c.error}" for c in comparisons if c.error]:
             # Not comparable (a jq rule stopped at its deadline, a refused dry run): say so on this app.
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-            conditions = [*conditions, {"type": "ComparisonError", "message": failed[0] + more}]
+            conditions = [*conditions, records.condition(ConditionType.comparison_error, failed[0] + more)]
         if request is not None and (held := await history_rewritten(self.desired.repos, obj, app, rendered)):
             request, conditions = None, [*conditions, held]
         retry_in: float | None = None
@@ -254,7 +226,7 @@ class Reconciler:
             if gate.allowed:
                 todo = Pending(request, requested=False, started_at=records.timestamp())
                 # Its end is written with this pass's status: one write of the app instead of two.
-                outcome = await self.operations.run(obj, app, todo, rendered, rules, scope=scope, defer=True)
+                outcome = await self.operations.run(app_pass, todo, rendered, defer=True)
                 ended, event = outcome.changes or {}, outcome.event
                 retry_in = outcome.retry_in
                 if outcome.phase is OperationPhase.succeeded:
@@ -267,12 +239,12 @@ class Reconciler:
                         # like a crash: the next pass compares and finds nothing left to do.)
                         await self._ended(obj, ended, event)
                         raise
-                    in_sync = all(c.status == SYNCED for c in comparisons)
+                    in_sync = all(c.status == SyncStatusCode.synced for c in comparisons)
             else:
                 conditions.append(window_condition(obj.get("status") or {}, gate.message, _now()))
         elif not in_sync:
             # Which objects differ: the first question anyone asks of an app that will not settle.
-            differing = [f"{c.key}={c.status}" for c in comparisons if c.status != SYNCED]
+            differing = [f"{c.key}={c.status}" for c in comparisons if c.status != SyncStatusCode.synced]
             differing += [str(ResourceKey.of(o)) + "=extra" for o in extra]
             log.info("out of sync", app=app.name, revision=rendered.revision, objects=differing[:5])
         try:
@@ -316,13 +288,13 @@ class Reconciler:
         health = aggregate((o, assess(o, health_rules)) for o in live if o is not None)
         status: dict[str, Any] = {
             "sync": {
-                "status": SYNCED if in_sync else OUT_OF_SYNC,
+                "status": str(SyncStatusCode.synced if in_sync else SyncStatusCode.out_of_sync),
                 "revision": rendered.revision,
                 "comparedTo": {"destination": obj["spec"]["destination"], **records.spec_sources(obj)},
             },
             "health": {"status": str(health.status), "message": health.message}
             if health
-            else {"status": "Healthy"},
+            else {"status": str(HealthStatus.healthy)},
             "resources": [_resource(c, self.cache.store.get(c.key), health_rules) for c in comparisons],
             "history": list(previous.get("history") or []),
             "reconciledAt": _now(),
@@ -333,7 +305,7 @@ class Reconciler:
             status["conditions"] = records.with_times(previous.get("conditions") or [], conditions)
         return status
 
-    async def _fail(self, obj: dict[str, Any], condition: str, message: str) -> None:
+    async def _fail(self, obj: dict[str, Any], condition: ConditionType, message: str) -> None:
         """Keep everything the last good pass recorded; add the condition that says what is wrong."""
         previous = dict(obj.get("status") or {})
         conditions = previous.get("conditions") or []
@@ -347,11 +319,11 @@ class Reconciler:
         others = [c for c in conditions if c.get("type") != condition]
         previous["conditions"] = [
             *others,
-            {"type": condition, "message": message, "lastTransitionTime": _now()},
+            {"type": str(condition), "message": message, "lastTransitionTime": _now()},
         ]
-        previous.setdefault("sync", {"status": "Unknown"})
+        previous.setdefault("sync", {"status": str(SyncStatusCode.unknown)})
         await self.status.write(obj, previous)
-        await self.status.event(obj, condition, message.splitlines()[0][:200], warning=True)
+        await self.status.event(obj, str(condition), message.splitlines()[0][:200], warning=True)
 
     async def _clear_refresh(self, obj: Mapping[str, Any]) -> None:
         """The refresh was done: remove its annotation (only the one(s) set), so it is not done again."""
@@ -382,7 +354,7 @@ class Reconciler:
             project = await self.projects.named(str(spec.get("project") or "") or DEFAULT_PROJECT)
         except ProjectRefused as refused:
             message = f"{refused}; nothing was deleted (restore the project, or delete without cascade)"
-            await self._fail(obj, "DeletionError", message)
+            await self._fail(obj, ConditionType.deletion_error, message)
             raise RuntimeError(f"deleting {name}: {message}") from None
         scope = Scope(project, str(destination.get("server") or ""), str(destination.get("name") or ""))
         await self.cache.ensure_all(_kinds([], obj))
@@ -394,17 +366,18 @@ class Reconciler:
             live_objects=self.cache.store.tracked_by(owner),
         )
         if result.phase is not OperationPhase.succeeded:
-            await self._fail(obj, "DeletionError", result.message)
+            await self._fail(obj, ConditionType.deletion_error, result.message)
             raise RuntimeError(f"deleting {name}: {result.message}")
         _, outside = partition(owner, self.cache.store.tracked_by(owner), scope)
         if outside:
             log.warning("cascade delete left objects outside the project", app=name, objects=report(outside))
-            await self.status.event(obj, OUTSIDE_PROJECT, f"not deleted: {report(outside)}", warning=True)
+            reason = str(ConditionType.resource_outside_project_warning)
+            await self.status.event(obj, reason, f"not deleted: {report(outside)}", warning=True)
         await self.connection.request(
             "PATCH",
             self.resource.path(obj["metadata"]["namespace"], name),
             body={"metadata": {"finalizers": [f for f in finalizers if f not in FINALIZERS]}},
-            content_type="application/merge-patch+json",
+            content_type=MERGE_PATCH,
         )
 
 
@@ -428,11 +401,8 @@ def _resource(
     key = comparison.key
     health = assess(live, rules) if live is not None else None
     entry: dict[str, Any] = {
-        "group": key.group,
-        "kind": key.kind,
-        "namespace": key.namespace,
-        "name": key.name,
-        "status": comparison.status or "Unknown",
+        **key.as_dict(),
+        "status": str(comparison.status or SyncStatusCode.unknown),
     }
     if live is not None:
         entry["version"] = str(live.get("apiVersion", "")).rpartition("/")[2]

@@ -21,9 +21,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gitward.controller.operation_request import SYNC_ERROR, last_synced_revision, spec_sources
+from gitward.controller.operation_request import last_synced_revision, spec_sources
 from gitward.engine.desired import Revisioned
 from gitward.model.application import Application
+from gitward.model.status import ConditionType, SyncStatusCode
 from gitward.source import RepoCache, redact_url
 
 _COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -46,7 +47,7 @@ async def history_rewritten(
             continue
         if not await repos.mirror(source.repo_url).is_ancestor(old, new):
             return {
-                "type": SYNC_ERROR,
+                "type": str(ConditionType.sync_error),
                 "message": (
                     f"{revision} of {redact_url(source.repo_url)} was rewritten (a force-push?): the deployed"
                     f" commit {old[:12]} is not in the history of {new[:12]}; automated sync waits, the last"
@@ -64,7 +65,7 @@ def _baseline(obj: Mapping[str, Any]) -> str | None:
     sync = status.get("sync") or {}
     wanted = spec_sources(obj)
     compared = spec_sources({"spec": sync.get("comparedTo") or {}})
-    if sync.get("status") == "Synced" and sync.get("revision") and compared == wanted:
+    if sync.get("status") == SyncStatusCode.synced and sync.get("revision") and compared == wanted:
         return str(sync["revision"])
     history = status.get("history") or []
     if history and spec_sources({"spec": history[-1]}) == wanted:

@@ -15,8 +15,8 @@ from gitward.controller.leader import LeaderElector, LeaseConfig
 from gitward.controller.metrics import AppInfoCollector, ProbeServer
 from gitward.controller.notify import Notifier
 from gitward.controller.queue import DEFAULT_WORKERS, WorkQueue, run_workers
-from gitward.controller.reconcile import Reconciler
 from gitward.controller.triggers import PollPolicy, Triggers
+from gitward.controller.wiring import Wiring, build_reconciler
 from gitward.engine.desired import DesiredState
 from gitward.engine.repo_credentials import WatchedCredentials
 from gitward.kube import Discovery, WatchCache
@@ -52,17 +52,10 @@ class Controller:
         desired = DesiredState(
             RepoCache(settings.git_cache), Renderer(settings.tools), self.credentials, self.cache.discovery
         )
-        self.reconciler = Reconciler(
-            connection,
-            self.cache,
-            desired,
-            namespace=settings.namespace,
-            resource=settings.resource,
-        )
-        self.reconciler.projects.queue = self.queue  # project changes and sync windows enqueue apps
-        self.reconciler.health_rules.queue = self.queue  # and so do changes of gitward-cm's health rules
         self.notifier = Notifier(connection, settings.namespace, settings.resource, projects=self._project)
-        self.reconciler.status.observers.append(self.notifier)
+        # Project changes, sync windows and gitward-cm's health rules enqueue apps; notes follow statuses.
+        wiring = Wiring(settings.namespace, settings.resource, queue=self.queue, observers=(self.notifier,))
+        self.reconciler = build_reconciler(connection, self.cache, desired, wiring)
         self.elector: LeaderElector | None = None
         self.apps_synced = False
 

@@ -11,8 +11,9 @@ health message that no longer applies really disappears.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from gitward.kube.connection import Connection
@@ -23,6 +24,13 @@ from gitward.model.redact import redact_text
 
 # Changes on every reconcile by definition; written only along with a real change.
 _VOLATILE = ("reconciledAt",)
+
+
+class OperationEvent(enum.StrEnum):
+    """The reasons of the Events an operation's end posts; notifications are chosen by them."""
+
+    synced = "Synced"
+    sync_failed = "SyncFailed"
 
 
 def redacted(value: Any) -> Any:
@@ -104,11 +112,16 @@ class WrittenVersions:
 
 
 class StatusWriter:
-    def __init__(self, connection: Connection, resource: AppResource | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        resource: AppResource | None = None,
+        observers: Sequence[StatusObserver] = (),
+    ) -> None:
         self.connection = connection
         self.resource = resource or AppResource()
         self.writes = 0
-        self.observers: list[StatusObserver] = []
+        self.observers = tuple(observers)
         self.versions = WrittenVersions()
 
     def wrote(self, answer: Any) -> None:

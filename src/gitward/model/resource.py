@@ -34,6 +34,10 @@ class ResourceKey:
             name = nm if isinstance(nm, str) else ""
         return cls(group, kind if isinstance(kind, str) else "", namespace, name)
 
+    def as_dict(self) -> dict[str, str]:
+        """The four fields under the names every status, result and API answer gives them."""
+        return {"group": self.group, "kind": self.kind, "namespace": self.namespace, "name": self.name}
+
     def __str__(self) -> str:
         kind = f"{self.group}/{self.kind}" if self.group else self.kind
         return f"{kind} {self.namespace}/{self.name}" if self.namespace else f"{kind} {self.name}"

@@ -35,6 +35,15 @@ class OperationPhase(enum.StrEnum):
         return self not in (OperationPhase.running, OperationPhase.terminating)
 
 
+class ResultCode(enum.StrEnum):
+    """What a sync did to one object (a ResourceResult's `status`)."""
+
+    synced = "Synced"
+    sync_failed = "SyncFailed"
+    pruned = "Pruned"
+    prune_skipped = "PruneSkipped"
+
+
 class ConditionType(enum.StrEnum):
     """The types gitward sets; a condition read from the cluster may carry any other string."""
 
@@ -48,6 +57,8 @@ class ConditionType(enum.StrEnum):
     resource_outside_project_warning = "ResourceOutsideProjectWarning"
     # gitward's own: automated sync and self-heal are paused (after a rollback) until a manual sync.
     automation_paused = "AutomationPaused"
+    # gitward's own: an automated sync waits for the project's sync window to open.
+    sync_window_blocked = "SyncWindowBlocked"
 
 
 class _Open(Record):

@@ -24,6 +24,7 @@ from gitward.kube import WatchCache, Writer
 from gitward.model.application import Application
 from gitward.model.fields import SpecError
 from gitward.model.resource import ResourceKey
+from gitward.model.status import SyncStatusCode
 from gitward.render import ValidationFailed
 from gitward.render.tools import RenderError
 from gitward.source import SourceError
@@ -105,11 +106,8 @@ def _entry(comparison: Comparison) -> dict[str, Any]:
 def _prune_entry(live: Mapping[str, Any]) -> dict[str, Any]:
     key = ResourceKey.of(live)
     return {
-        "group": key.group,
-        "kind": key.kind,
-        "namespace": key.namespace,
-        "name": key.name,
-        "status": "OutOfSync",
+        **key.as_dict(),
+        "status": str(SyncStatusCode.out_of_sync),
         "wouldCreate": False,
         "requiresPruning": True,
         "diff": unified(None, live, str(key)),

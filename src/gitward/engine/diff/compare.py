@@ -28,10 +28,8 @@ from gitward.engine.diff.normalize import SERVER_METADATA, desired_hash, normali
 from gitward.engine.trees import object_copy
 from gitward.kube import Discovery, KubeError, UnknownKind, WatchCache, Writer
 from gitward.model.resource import ResourceKey
+from gitward.model.status import SyncStatusCode
 from gitward.model.sync import SyncOptions, SyncSpecError
-
-SYNCED = "Synced"
-OUT_OF_SYNC = "OutOfSync"
 
 CacheKey = tuple[str, str, str]
 STALE_RETRIES = 5
@@ -42,18 +40,15 @@ class Comparison:
     """The verdict for one desired object; `diff` is a unified YAML diff with Secret values masked."""
 
     key: ResourceKey
-    status: str | None  # SYNCED, OUT_OF_SYNC, or None when the comparison failed
+    status: SyncStatusCode | None  # None when the comparison failed
     diff: str = ""
     would_create: bool = False
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "group": self.key.group,
-            "kind": self.key.kind,
-            "namespace": self.key.namespace,
-            "name": self.key.name,
-            "status": self.status,
+            **self.key.as_dict(),
+            "status": str(self.status) if self.status else None,
             "wouldCreate": self.would_create,
             "diff": self.diff,
             "error": self.error,
@@ -340,9 +335,9 @@ async def _verdict(
     want = await apply_rules(rules, normalize(predicted), managed)
     have = await apply_rules(rules, normalize(live), managed) if live is not None else None
     if want == have:
-        return Comparison(key, SYNCED)
+        return Comparison(key, SyncStatusCode.synced)
     text = unified(want, have, str(key)) if diff else ""
-    return Comparison(key, OUT_OF_SYNC, text, would_create=live is None)
+    return Comparison(key, SyncStatusCode.out_of_sync, text, would_create=live is None)
 
 
 def _defined_kinds(objects: Sequence[Mapping[str, Any]]) -> frozenset[tuple[str, str]]:

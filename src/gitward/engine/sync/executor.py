@@ -20,6 +20,7 @@ from gitward.engine.trees import object_copy
 from gitward.kube import KubeError, Propagation, Writer
 from gitward.kube.apply import scrub
 from gitward.model.resource import ResourceKey
+from gitward.model.status import OperationPhase
 from gitward.model.sync import DeletePolicy, EffectiveOptions, PlannedStep
 
 # "spec.template: Invalid value: ...: field is immutable", "spec.clusterIPs[0]: ...: may not change once set"
@@ -54,7 +55,7 @@ def refusal(key: ResourceKey, message: str, options: EffectiveOptions) -> str:
 @dataclass(frozen=True)
 class HookOutcome:
     succeeded: bool
-    phase: str  # Succeeded, Failed, Running (timed out)
+    phase: OperationPhase  # Succeeded, Failed, Running (timed out)
     message: str
     name: str
 
@@ -185,7 +186,10 @@ class Executor:
                 await self.delete(obj, uid=uid, propagation=Propagation.background)
                 if not await waits.wait_gone(self.writer, obj, uid=uid, timeout=self.timeout):
                     return HookOutcome(
-                        False, "Failed", "its previous run was not deleted in time", step.key.name
+                        False,
+                        OperationPhase.failed,
+                        "its previous run was not deleted in time",
+                        step.key.name,
                     )
         try:
             if step.key.name:
@@ -193,7 +197,8 @@ class Executor:
             else:
                 created = await self.create(obj, strict=step.options.validate)
         except KubeError as exc:
-            return HookOutcome(False, "Failed", refusal(step.key, exc.message, step.options), step.key.name)
+            failed = refusal(step.key, exc.message, step.options)
+            return HookOutcome(False, OperationPhase.failed, failed, step.key.name)
         name = str((created.get("metadata") or {}).get("name") or step.key.name)
         if self.progress is not None:
             self.progress(f"hook {step.hook} {step.key.kind} {name}: started")
@@ -201,9 +206,10 @@ class Executor:
             self.writer, created, timeout=self.timeout, progress=self.progress
         )
         if finished is None:
-            return HookOutcome(False, "Running", message, name)
+            return HookOutcome(False, OperationPhase.running, message, name)
         wanted = DeletePolicy.hook_succeeded if finished else DeletePolicy.hook_failed
         if wanted in policies:
             uid = (created.get("metadata") or {}).get("uid")
             await self.delete(created, uid=uid, propagation=Propagation.background)
-        return HookOutcome(finished, "Succeeded" if finished else "Failed", message, name)
+        phase = OperationPhase.succeeded if finished else OperationPhase.failed
+        return HookOutcome(finished, phase, message, name)

@@ -23,7 +23,7 @@ from typing import Any
 from gitward.engine import options as sync_options
 from gitward.engine import tracking
 from gitward.engine.diff.applied import AppliedMemo, known_unchanged
-from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, with_namespace
+from gitward.engine.diff.compare import Comparer, Comparison, with_namespace
 from gitward.engine.diff.ignore import IgnoreRuleError
 from gitward.engine.diff.respect import respect_plan
 from gitward.engine.health.assess import aggregate
@@ -33,10 +33,12 @@ from gitward.engine.sync.executor import Executor, StepFailed, immutable_fields,
 from gitward.engine.sync.inventory import tracked_by
 from gitward.engine.sync.live import LiveRecorder, Watched
 from gitward.engine.sync.prune import interleave, prune_plan
-from gitward.engine.sync.result import OperationPhase, ResourceResult, ResultCode, SyncRequest, SyncResult
+from gitward.engine.sync.result import ResourceResult, SyncRequest, SyncResult
+from gitward.engine.sync.resume import DoneHook, HookFinished
 from gitward.kube import KubeError, Propagation, UnknownKind, Writer
 from gitward.model.health import Health, HealthStatus
 from gitward.model.resource import ResourceKey
+from gitward.model.status import OperationPhase, ResultCode, SyncStatusCode
 from gitward.model.sync import (
     EffectiveOptions,
     Phase,
@@ -76,6 +78,7 @@ class SyncOperation:
         watched: Watched | None = None,
         progress: Callable[[str], None] | None = None,
         parallelism: int = PARALLELISM,
+        on_hook: HookFinished | None = None,
     ) -> None:
         self.request = request
         self.writer = writer
@@ -85,6 +88,7 @@ class SyncOperation:
         self.memo = memo if memo is not None else AppliedMemo()
         self.tracked = live_objects
         self.progress = progress
+        self.on_hook = on_hook
         self.executor = Executor(writer, self.memo, timeout=request.timeout, progress=progress)
         self.limit = asyncio.Semaphore(parallelism)
         self.results: dict[tuple[ResourceKey, Phase | None], ResourceResult] = {}
@@ -193,7 +197,7 @@ class SyncOperation:
             # apply-based proofs and the comparer predict an apply, which keeps those fields.
             replaces = step.options.replace and not out_of_sync_only
             if not replaces and known_unchanged(self.memo, step, live, self.writer.field_manager):
-                self.comparisons[step.key] = Comparison(step.key, SYNCED)
+                self.comparisons[step.key] = Comparison(step.key, SyncStatusCode.synced)
                 return None
             if live is None:
                 comparison = await self._validate_create(step, pending)
@@ -203,12 +207,12 @@ class SyncOperation:
                 if comparison.error is not None and CHURN in comparison.error:
                     # Its dry runs passed; only the diff could not be pinned down while controllers
                     # write its status (a rollout in progress). Applying it is still safe.
-                    comparison = Comparison(step.key, OUT_OF_SYNC)
-            if replaces and comparison.status == SYNCED:
-                comparison = Comparison(step.key, OUT_OF_SYNC)
+                    comparison = Comparison(step.key, SyncStatusCode.out_of_sync)
+            if replaces and comparison.status == SyncStatusCode.synced:
+                comparison = Comparison(step.key, SyncStatusCode.out_of_sync)
             self.comparisons[step.key] = comparison
             if comparison.error is None:
-                if comparison.status == SYNCED and live is not None:
+                if comparison.status == SyncStatusCode.synced and live is not None:
                     self.memo.remember(step.obj, live)
                 return None
             if immutable_fields(comparison.error) and step.options.force:
@@ -239,7 +243,7 @@ class SyncOperation:
 
     async def _validate_create(self, step: PlannedStep, pending: frozenset[tuple[str, str]]) -> Comparison:
         """A dry run of an object that does not exist yet; its diff would only repeat the manifest."""
-        created = Comparison(step.key, OUT_OF_SYNC, would_create=True)
+        created = Comparison(step.key, SyncStatusCode.out_of_sync, would_create=True)
         async with self.limit:
             self.executor.dry_runs += 1
             try:
@@ -301,7 +305,7 @@ class SyncOperation:
             comparison = self.comparisons.get(step.key)
             if step.is_hook:
                 message = "(dry run) hook would run"
-            elif comparison is not None and comparison.status == SYNCED:
+            elif comparison is not None and comparison.status == SyncStatusCode.synced:
                 message = "(dry run) unchanged"
             else:
                 created = comparison is None or comparison.would_create
@@ -353,11 +357,13 @@ class SyncOperation:
                 result.hook_phase = outcome.phase
                 if outcome.name and outcome.name != step.key.name:
                     result.key = ResourceKey(step.key.group, step.key.kind, step.key.namespace, outcome.name)
+                if outcome.succeeded and self.on_hook is not None:
+                    await self.on_hook(DoneHook.ran(result.key, step, outcome.message))
                 return None if outcome.succeeded else f"hook {result.key} {outcome.phase}: {outcome.message}"
             comparison = self.comparisons.get(step.key)
             live = self.live.seen.get(step.key)
             diff = comparison.diff if comparison is not None else ""
-            if comparison is not None and comparison.status == SYNCED and live is not None:
+            if comparison is not None and comparison.status == SyncStatusCode.synced and live is not None:
                 self.current[step.key] = live
                 self._record(
                     step, ResultCode.synced, "unchanged", health=waits.judge(live, self.request.health_rules)
@@ -399,7 +405,7 @@ class SyncOperation:
             if verdict.health is None or verdict.health.status in waits.SETTLED:
                 continue
             if verdict.health.status is HealthStatus.degraded:
-                problems.insert(0, f"{verdict.key} is Degraded: {verdict.health.message}")
+                problems.insert(0, f"{verdict.key} is {verdict.health.status}: {verdict.health.message}")
             else:
                 problems.append(
                     f"{verdict.key} is still {verdict.health.status} after {self.request.timeout:g}s"

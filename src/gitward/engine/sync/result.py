@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,10 +11,10 @@ from gitward.engine.health.assess import HealthRules
 from gitward.engine.sync.prune import Scope
 from gitward.model.health import Health
 from gitward.model.resource import ResourceKey
-from gitward.model.status import OperationPhase
+from gitward.model.status import OperationPhase, ResultCode
 from gitward.model.sync import HookType, Phase, SyncOptions
 
-__all__ = ["OperationPhase", "ResourceResult", "ResultCode", "SyncRequest", "SyncResult"]
+__all__ = ["ResourceResult", "SyncRequest", "SyncResult"]
 
 
 @dataclass(frozen=True)
@@ -36,13 +35,6 @@ class SyncRequest:
     scope: Scope | None = None
 
 
-class ResultCode(enum.StrEnum):
-    synced = "Synced"
-    sync_failed = "SyncFailed"
-    pruned = "Pruned"
-    prune_skipped = "PruneSkipped"
-
-
 @dataclass
 class ResourceResult:
     key: ResourceKey
@@ -51,7 +43,7 @@ class ResourceResult:
     phase: Phase | None = None
     wave: int = 0
     hook: HookType | None = None
-    hook_phase: str | None = None
+    hook_phase: OperationPhase | None = None
     health: Health | None = None
     # A unified diff with Secret values masked, from the comparison before the write.
     diff: str = ""
@@ -59,16 +51,13 @@ class ResourceResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "group": self.key.group,
-            "kind": self.key.kind,
-            "namespace": self.key.namespace,
-            "name": self.key.name,
+            **self.key.as_dict(),
             "status": str(self.status),
             "message": self.message,
             "syncPhase": str(self.phase) if self.phase else None,
             "syncWave": self.wave,
             "hookType": str(self.hook) if self.hook else None,
-            "hookPhase": self.hook_phase,
+            "hookPhase": str(self.hook_phase) if self.hook_phase else None,
             "health": _health(self.health),
             "written": self.written,
             "diff": self.diff,
