@@ -77,7 +77,6 @@ log = structlog.get_logger(__name__)
 
 __all__ = ["Operations", "Outcome", "without_done_hooks"]
 
-JSON_PATCH = "application/json-patch+json"
 # How long an adopted hook is waited for: as long as a sync waits for one (SyncRequest.timeout).
 _HOOK_WAIT = 300.0
 
@@ -344,13 +343,13 @@ class Operations:
         """Remove the request that just ended, and only that one: a JSON patch `test` leaves a new
         request someone made meanwhile in place (422) for the next pass to run."""
         metadata = obj["metadata"]
-        body = [{"op": "test", "path": "/operation", "value": done}, {"op": "remove", "path": "/operation"}]
+        body: list[dict[str, Any]] = [
+            {"op": "test", "path": "/operation", "value": done},
+            {"op": "remove", "path": "/operation"},
+        ]
         try:
-            answer = await self.connection.request(
-                "PATCH",
-                self.resource.path(metadata["namespace"], metadata["name"]),
-                body=body,
-                content_type=JSON_PATCH,
+            answer = await self.writer.json_patch_at(
+                self.resource.path(metadata["namespace"], metadata["name"]), body
             )
             self.status.wrote(answer)
         except KubeError as problem:

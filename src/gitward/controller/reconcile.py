@@ -23,7 +23,7 @@ from gitward.controller.operation import Operations
 from gitward.controller.operation_request import Pending, Revisioned
 from gitward.controller.projects import ProjectRefused, Projects, is_manual, window_condition
 from gitward.controller.rewrites import history_rewritten
-from gitward.controller.status import MERGE_PATCH, AppResource, StatusWriter
+from gitward.controller.status import AppResource, StatusWriter
 from gitward.controller.triggers import tracking_app
 from gitward.engine import options as sync_options
 from gitward.engine.diff.compare import OUT_OF_SYNC, SYNCED, Comparer, Comparison, WatchedLive, with_namespace
@@ -413,11 +413,9 @@ class Reconciler:
         """The refresh was done: remove its annotation (only the one(s) set), so it is not done again."""
         metadata = obj["metadata"]
         present = [a for a in records.REFRESH_ANNOTATIONS if a in records.annotations_of(obj)]
-        answer = await self.connection.request(
-            "PATCH",
+        answer = await self.writer.merge_patch_at(
             self.resource.path(metadata["namespace"], metadata["name"]),
-            body={"metadata": {"annotations": dict.fromkeys(present)}},
-            content_type=MERGE_PATCH,
+            {"metadata": {"annotations": dict.fromkeys(present)}},
         )
         self.status.wrote(answer)
 
@@ -456,11 +454,9 @@ class Reconciler:
         if outside:
             log.warning("cascade delete left objects outside the project", app=name, objects=report(outside))
             await self.status.event(obj, OUTSIDE_PROJECT, f"not deleted: {report(outside)}", warning=True)
-        await self.connection.request(
-            "PATCH",
+        await self.writer.merge_patch_at(
             self.resource.path(obj["metadata"]["namespace"], name),
-            body={"metadata": {"finalizers": [f for f in finalizers if f not in FINALIZERS]}},
-            content_type="application/merge-patch+json",
+            {"metadata": {"finalizers": [f for f in finalizers if f not in FINALIZERS]}},
         )
 
 

@@ -23,8 +23,7 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 
-from gitward.controller.status import MERGE_PATCH
-from gitward.kube import Connection, KubeError
+from gitward.kube import Connection, KubeError, Writer
 from gitward.server.index import AppIndex, AppKey
 from gitward.server.operations import ARGOCD_REFRESH, REFRESH
 from gitward.server.state import ServerSettings
@@ -136,11 +135,9 @@ class RefreshQueue:
             return
         annotation = ARGOCD_REFRESH if self.settings.resource.group == "argoproj.io" else REFRESH
         try:
-            await self.connection.request(
-                "PATCH",
+            await Writer(self.connection).merge_patch_at(
                 self.settings.resource.path(namespace, name),
-                body={"metadata": {"annotations": {annotation: "normal"}}},
-                content_type=MERGE_PATCH,
+                {"metadata": {"annotations": {annotation: "normal"}}},
             )
         except KubeError as problem:
             PATCHES.labels("error").inc()
