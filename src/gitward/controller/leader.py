@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 
+from gitward.kube.apply import Writer
 from gitward.kube.connection import Connection
 from gitward.kube.errors import KubeError
 
@@ -121,9 +122,12 @@ class LeaderElector:
         return await self._write("PUT", self._body(lease, now, transitions, acquired))
 
     async def _write(self, method: str, body: dict[str, Any]) -> bool:
-        path = self._path if method == "PUT" else self._path.rsplit("/", 1)[0]
+        writer = Writer(self.connection)
         try:
-            await self.connection.request(method, path, body=body)
+            if method == "PUT":
+                await writer.replace_at(self._path, body)
+            else:
+                await writer.create_at(self._path.rsplit("/", 1)[0], body)
         except KubeError as problem:
             if problem.code in (409,):  # another replica wrote first
                 return False
@@ -159,7 +163,7 @@ class LeaderElector:
             if spec.get("holderIdentity") != self.me:
                 return
             lease["spec"] = {**spec, "holderIdentity": "", "leaseDurationSeconds": 1}
-            await self.connection.request("PUT", self._path, body=lease)
+            await Writer(self.connection).replace_at(self._path, lease)
         except (KubeError, asyncio.CancelledError) as problem:
             log.info("lease not released; it will expire", error=str(problem))
 

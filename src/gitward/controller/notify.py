@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import structlog
 
 from gitward.controller.status import OperationEvent
@@ -32,6 +31,7 @@ from gitward.kube import KubeError
 from gitward.kube.connection import Connection
 from gitward.model.application import AppResource
 from gitward.model.health import HealthStatus
+from gitward.outbound import JsonPoster
 
 log = structlog.get_logger(__name__)
 
@@ -174,7 +174,7 @@ class Notifier:
                 await self._task
 
     async def _send_all(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout, trust_env=False, follow_redirects=False) as http:
+        async with JsonPoster(self.timeout) as http:
             while True:
                 note = await self._queue.get()
                 try:
@@ -189,7 +189,7 @@ class Notifier:
                         error=type(problem).__name__,
                     )
 
-    async def _send(self, http: httpx.AsyncClient, note: Note) -> None:
+    async def _send(self, http: JsonPoster, note: Note) -> None:
         project = await self._project(note)
         if project is None:
             return
@@ -200,10 +200,10 @@ class Notifier:
         url = await self._url(note, annotations)
         if not url:
             return
-        answer = await http.post(url, json=message(note))
-        if answer.status_code >= 400:
+        status = await http.post(url, message(note))
+        if status >= 400:
             self.dropped += 1
-            log.warning("notification refused", app=note.app, trigger=note.trigger, status=answer.status_code)
+            log.warning("notification refused", app=note.app, trigger=note.trigger, status=status)
             return
         self.sent += 1
 

@@ -65,7 +65,6 @@ from gitward.kube import KubeError, Writer
 from gitward.kube.connection import Connection
 from gitward.kube.store import Store
 from gitward.model.application import Application, AppResource
-from gitward.model.content_types import JSON_PATCH
 from gitward.model.fields import SpecError
 from gitward.model.operation import Operation
 from gitward.model.project import AppProject
@@ -304,13 +303,13 @@ class Operations:
         """Remove the request that just ended, and only that one: a JSON patch `test` leaves a new
         request someone made meanwhile in place (422) for the next pass to run."""
         metadata = obj["metadata"]
-        body = [{"op": "test", "path": "/operation", "value": done}, {"op": "remove", "path": "/operation"}]
+        body: list[dict[str, Any]] = [
+            {"op": "test", "path": "/operation", "value": done},
+            {"op": "remove", "path": "/operation"},
+        ]
         try:
-            answer = await self.connection.request(
-                "PATCH",
-                self.resource.path(metadata["namespace"], metadata["name"]),
-                body=body,
-                content_type=JSON_PATCH,
+            answer = await self.writer.json_patch_at(
+                self.resource.path(metadata["namespace"], metadata["name"]), body
             )
             self.status.wrote(answer)
         except KubeError as problem:

@@ -37,7 +37,6 @@ from gitward.engine.tracking import tracking_app
 from gitward.kube import KubeError, WatchCache, Writer
 from gitward.kube.connection import Connection
 from gitward.model.application import FINALIZERS, IN_CLUSTER, Application, AppResource
-from gitward.model.content_types import MERGE_PATCH
 from gitward.model.fields import SpecError
 from gitward.model.health import HealthStatus
 from gitward.model.resource import ResourceKey
@@ -329,11 +328,9 @@ class Reconciler:
         """The refresh was done: remove its annotation (only the one(s) set), so it is not done again."""
         metadata = obj["metadata"]
         present = [a for a in records.REFRESH_ANNOTATIONS if a in records.annotations_of(obj)]
-        answer = await self.connection.request(
-            "PATCH",
+        answer = await self.writer.merge_patch_at(
             self.resource.path(metadata["namespace"], metadata["name"]),
-            body={"metadata": {"annotations": dict.fromkeys(present)}},
-            content_type=MERGE_PATCH,
+            {"metadata": {"annotations": dict.fromkeys(present)}},
         )
         self.status.wrote(answer)
 
@@ -373,11 +370,9 @@ class Reconciler:
             log.warning("cascade delete left objects outside the project", app=name, objects=report(outside))
             reason = str(ConditionType.resource_outside_project_warning)
             await self.status.event(obj, reason, f"not deleted: {report(outside)}", warning=True)
-        await self.connection.request(
-            "PATCH",
+        await self.writer.merge_patch_at(
             self.resource.path(obj["metadata"]["namespace"], name),
-            body={"metadata": {"finalizers": [f for f in finalizers if f not in FINALIZERS]}},
-            content_type=MERGE_PATCH,
+            {"metadata": {"finalizers": [f for f in finalizers if f not in FINALIZERS]}},
         )
 
 

@@ -16,10 +16,10 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from gitward.kube.apply import Writer
 from gitward.kube.connection import Connection
 from gitward.kube.store import resource_version
 from gitward.model.application import AppResource
-from gitward.model.content_types import MERGE_PATCH
 from gitward.model.redact import redact_text
 
 # Changes on every reconcile by definition; written only along with a real change.
@@ -137,11 +137,8 @@ class StatusWriter:
         if patch is None:
             return False
         metadata = app["metadata"]
-        answer = await self.connection.request(
-            "PATCH",
-            self.resource.path(metadata["namespace"], metadata["name"], "status"),
-            body=patch,
-            content_type=MERGE_PATCH,
+        answer = await Writer(self.connection).merge_patch_at(
+            self.resource.path(metadata["namespace"], metadata["name"], "status"), patch
         )
         self.wrote(answer)
         self.writes += 1
@@ -180,4 +177,4 @@ class StatusWriter:
         }
         for observer in self.observers:
             observer.event(app, reason, message, warning)
-        await self.connection.request("POST", f"/api/v1/namespaces/{namespace}/events", body=event)
+        await Writer(self.connection).create_at(f"/api/v1/namespaces/{namespace}/events", event)

@@ -1,4 +1,4 @@
-"""Cluster I/O: connection, discovery, server-side apply and delete, and the watch cache."""
+"""Cluster I/O: connection, discovery, every write (`Writer`), and the watch cache."""
 
 from gitward.kube.apply import FIELD_MANAGER, Propagation, Writer
 from gitward.kube.connection import Connection

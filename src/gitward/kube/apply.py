@@ -1,17 +1,23 @@
-"""Writes to the cluster for any kind: server-side apply, get and delete, with dicts in and out."""
+"""Every write to the cluster goes through `Writer`: apply, create, replace, patch and delete.
+
+Objects of any kind are found through discovery; the few objects gitward
+keeps for itself (its Applications and their status, token Secrets, the
+leader Lease, Events) are written at the paths their owners know. Dicts in
+and out; refusals are KubeErrors that never quote a Secret's value.
+"""
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gitward.kube.connection import Connection
 from gitward.kube.discovery import ApiResource, Discovery
 from gitward.kube.errors import KubeError
 from gitward.kube.store import resource_version
-from gitward.model.content_types import APPLY_PATCH, MERGE_PATCH
+from gitward.model.content_types import APPLY_PATCH, JSON_PATCH, MERGE_PATCH
 from gitward.model.resource import ResourceKey
 
 FIELD_MANAGER = "gitward"
@@ -65,13 +71,13 @@ async def _resource_for(
 
 
 class Writer:
-    """Applies and deletes objects through one connection, resolving kinds through discovery."""
+    """Writes through one connection, resolving kinds through discovery (made when not given)."""
 
     def __init__(
-        self, connection: Connection, discovery: Discovery, field_manager: str = FIELD_MANAGER
+        self, connection: Connection, discovery: Discovery | None = None, field_manager: str = FIELD_MANAGER
     ) -> None:
         self.connection = connection
-        self.discovery = discovery
+        self.discovery = discovery if discovery is not None else Discovery(connection)
         self.field_manager = field_manager
         # The resourceVersion our last write of each object made: a read from a watch cache can
         # wait for the watch to show its own write (`WatchedLive`) instead of judging an older copy.
@@ -104,6 +110,42 @@ class Writer:
         """A JSON merge patch (RFC 7386) of the object `obj` names: client-side apply's write."""
         return await self._patch(obj, patch, MERGE_PATCH, dry_run, strict, {})
 
+    async def create(
+        self, obj: Mapping[str, Any], *, strict: bool = True, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """POST `obj`: the only way to create an object with `generateName` (hooks), and Replace's create."""
+        key = ResourceKey.of(obj)  # no name yet with generateName
+        api_version = str(obj.get("apiVersion"))
+        resource = await _resource_for(self.discovery, api_version, key.kind, key.namespace, key.name)
+        try:
+            answer: dict[str, Any] = await self.connection.request(
+                "POST", resource.path(key.namespace), params=self._params(strict, dry_run), body=obj
+            )
+        except KubeError as exc:
+            raise scrub(exc, obj) from None
+        return answer
+
+    async def replace(
+        self, obj: Mapping[str, Any], resource_version: str | None, *, strict: bool = True
+    ) -> dict[str, Any]:
+        """PUT `obj` over the live object, refused (409) if it changed since `resource_version`."""
+        api_version, kind, namespace, name = _identity(obj)
+        resource = await _resource_for(self.discovery, api_version, kind, namespace, name)
+        body = {**obj, "metadata": {**obj["metadata"], "resourceVersion": resource_version}}
+        try:
+            answer: dict[str, Any] = await self.connection.request(
+                "PUT", resource.path(namespace, name), params=self._params(strict, False), body=body
+            )
+        except KubeError as exc:
+            raise scrub(exc, obj) from None
+        return answer
+
+    def _params(self, strict: bool, dry_run: bool) -> dict[str, str]:
+        params = {"fieldManager": self.field_manager, "fieldValidation": "Strict" if strict else "Ignore"}
+        if dry_run:
+            params["dryRun"] = "All"
+        return params
+
     async def _patch(
         self,
         obj: Mapping[str, Any],
@@ -115,10 +157,7 @@ class Writer:
     ) -> dict[str, Any]:
         api_version, kind, namespace, name = _identity(obj)
         resource = await _resource_for(self.discovery, api_version, kind, namespace, name)
-        params = {"fieldManager": self.field_manager, "fieldValidation": "Strict" if strict else "Ignore"}
-        params.update(extra)
-        if dry_run:
-            params["dryRun"] = "All"
+        params = {**self._params(strict, dry_run), **extra}
         try:
             answer: dict[str, Any] = await self.connection.request(
                 "PATCH", resource.path(namespace, name), params=params, body=body, content_type=content_type
@@ -187,3 +226,35 @@ class Writer:
         if meta.get("deletionTimestamp"):
             return True
         return bool(meta.get("uid")) and self.deleted.get(ResourceKey.of(obj)) == meta.get("uid")
+
+    # Writes at a path the caller knows: gitward's own objects (Applications and their status, token
+    # Secrets, the leader Lease, Events), whose kinds need no discovery. No field manager is named:
+    # the server's default has always owned these fields, and managedFields are visible to users.
+
+    async def create_at(self, collection: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """POST `obj` into the collection at `collection`; 409 when its name is taken."""
+        made: dict[str, Any] = await self.connection.request("POST", collection, body=obj)
+        return made
+
+    async def replace_at(self, path: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT `obj` at `path`; with metadata.resourceVersion in it, refused (409) if someone wrote first."""
+        done: dict[str, Any] = await self.connection.request("PUT", path, body=obj)
+        return done
+
+    async def merge_patch_at(self, path: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch (RFC 7386) of the object (or subresource, `.../status`) at `path`."""
+        done: dict[str, Any] = await self.connection.request(
+            "PATCH", path, body=patch, content_type=MERGE_PATCH
+        )
+        return done
+
+    async def json_patch_at(self, path: str, operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """A JSON patch (RFC 6902); a failing `test` operation makes the server refuse it all (422)."""
+        done: dict[str, Any] = await self.connection.request(
+            "PATCH", path, body=list(operations), content_type=JSON_PATCH
+        )
+        return done
+
+    async def delete_at(self, path: str) -> None:
+        """DELETE the object at `path` with the server's default propagation for its kind."""
+        await self.connection.request("DELETE", path)

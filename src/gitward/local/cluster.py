@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import fcntl
+import http.client
+import json
 import os
 import shutil
 import ssl
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 from gitward.local import components, kubeconfig, pki, ports, toolchain
 from gitward.local.components import Layout, Ports
@@ -146,25 +148,25 @@ def _start(name: str, nodes: int, port_base: int | None, timeout: float, say: Sa
         say(f"kube-apiserver ready at {layout.server} ({time.monotonic() - started:.1f}s)")
         rest = [start("kube-controller-manager"), start("kube-scheduler"), start("kwok")]
         everything = [etcd, apiserver, *rest]
-        with _client(layout) as client:
-            for node in components.node_names(nodes):
-                _create(client, "/api/v1/nodes", components.node(node))
-            _wait(
-                lambda: _nodes_ready(client) >= nodes,
-                everything,
-                deadline,
-                "kwok",
-                f"did not make {nodes} nodes Ready",
-            )
-            # Pods cannot be created until the controller-manager has made the
-            # default ServiceAccount; a cluster that cannot run a pod is not up.
-            _wait(
-                lambda: _exists(client, "/api/v1/namespaces/default/serviceaccounts/default"),
-                everything,
-                deadline,
-                "kube-controller-manager",
-                "did not create the default ServiceAccount",
-            )
+        client = _Admin(layout)
+        for node in components.node_names(nodes):
+            _create(client, "/api/v1/nodes", components.node(node))
+        _wait(
+            lambda: _nodes_ready(client) >= nodes,
+            everything,
+            deadline,
+            "kwok",
+            f"did not make {nodes} nodes Ready",
+        )
+        # Pods cannot be created until the controller-manager has made the
+        # default ServiceAccount; a cluster that cannot run a pod is not up.
+        _wait(
+            lambda: _exists(client, "/api/v1/namespaces/default/serviceaccounts/default"),
+            everything,
+            deadline,
+            "kube-controller-manager",
+            "did not create the default ServiceAccount",
+        )
         state.phase = "running"
         state.save()
         say(f"cluster {name}: {nodes} nodes Ready in {time.monotonic() - started:.1f}s")
@@ -325,53 +327,86 @@ def _last_error(tail: str, limit: int = 240) -> str:
 
 def _etcd_healthy(layout: Layout) -> bool:
     try:
-        # trust_env=False: a proxy from the environment must never see loopback traffic.
-        reply = httpx.get(f"{layout.etcd_url}/health", timeout=1.0, trust_env=False)
-    except httpx.HTTPError:
+        status, body = _call(_opener(), f"{layout.etcd_url}/health", timeout=1.0)
+    except _UNREACHABLE:
         return False
-    return reply.status_code == 200 and '"health":"true"' in reply.text.replace(" ", "")
+    return status == 200 and '"health":"true"' in body.decode(errors="replace").replace(" ", "")
 
 
 def api_ready(layout: Layout) -> bool:
     try:
-        with _client(layout) as client:
-            return client.get("/readyz", timeout=2.0).status_code == 200
-    except (httpx.HTTPError, OSError, ssl.SSLError):
+        return _Admin(layout).get("/readyz", timeout=2.0)[0] == 200
+    except _UNREACHABLE:
         return False
 
 
-@contextmanager
-def _client(layout: Layout) -> Iterator[httpx.Client]:
-    """An admin client for the few raw requests start-up needs.
+_UNREACHABLE = (OSError, http.client.HTTPException)  # URLError, timeouts and TLS errors are OSErrors
 
-    Readiness probes and node creation are four endpoints; plain httpx with the
-    cluster's own certificates keeps `up` from loading lightkube's models.
+
+def _opener(context: ssl.SSLContext | None = None) -> urllib.request.OpenerDirector:
+    # No proxies: one from the environment must never see loopback traffic.
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+    if context is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    return urllib.request.build_opener(*handlers)
+
+
+def _call(
+    opener: urllib.request.OpenerDirector, url: str, timeout: float, body: object = None
+) -> tuple[int, bytes]:
+    """The status and body of a GET (or of a JSON POST, with `body`); an HTTP error is an answer too."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {} if data is None else {"Content-Type": "application/json"}
+    # The URLs are the local cluster's own http(s) loopback addresses, never user input.
+    request = urllib.request.Request(url, data, headers, method="GET" if data is None else "POST")  # noqa: S310
+    try:
+        with opener.open(request, timeout=timeout) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as refused:
+        with refused:
+            return refused.code, refused.read()
+
+
+class _Admin:
+    """The admin identity's requests to the local apiserver, with the cluster's own certificates.
+
+    Readiness probes and node creation are four endpoints: the standard
+    library serves them, and `up` loads no HTTP client or lightkube models.
     """
-    files = layout.pki
-    context = ssl.create_default_context(cafile=str(files.ca_cert))
-    admin = pki.IDENTITIES[0]
-    context.load_cert_chain(str(files.client_cert(admin)), str(files.client_key(admin)))
-    with httpx.Client(base_url=layout.server, verify=context, timeout=5.0, trust_env=False) as client:
-        yield client
+
+    def __init__(self, layout: Layout) -> None:
+        files = layout.pki
+        context = ssl.create_default_context(cafile=str(files.ca_cert))
+        admin = pki.IDENTITIES[0]
+        context.load_cert_chain(str(files.client_cert(admin)), str(files.client_key(admin)))
+        self.server = layout.server
+        self._opener = _opener(context)
+
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+        return _call(self._opener, self.server + path, timeout)
+
+    def post(self, path: str, body: dict[str, object]) -> tuple[int, bytes]:
+        return _call(self._opener, self.server + path, 5.0, body)
 
 
-def _create(client: httpx.Client, path: str, body: dict[str, object]) -> None:
-    reply = client.post(path, json=body)
-    if reply.status_code not in (201, 409):
-        raise ClusterError(f"creating {path} failed: HTTP {reply.status_code}: {reply.text[:200]}")
+def _create(client: _Admin, path: str, body: dict[str, object]) -> None:
+    status, answer = client.post(path, body)
+    if status not in (201, 409):
+        text = answer.decode(errors="replace")[:200]
+        raise ClusterError(f"creating {path} failed: HTTP {status}: {text}")
 
 
-def _exists(client: httpx.Client, path: str) -> bool:
+def _exists(client: _Admin, path: str) -> bool:
     try:
-        return client.get(path).status_code == 200
-    except httpx.HTTPError:
+        return client.get(path)[0] == 200
+    except _UNREACHABLE:
         return False
 
 
-def _nodes_ready(client: httpx.Client) -> int:
+def _nodes_ready(client: _Admin) -> int:
     try:
-        items = client.get("/api/v1/nodes").json().get("items", [])
-    except (httpx.HTTPError, ValueError):
+        items = json.loads(client.get("/api/v1/nodes")[1]).get("items", [])
+    except (*_UNREACHABLE, ValueError):
         return 0
     return sum(
         1

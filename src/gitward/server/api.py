@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 
 from gitward.kube import KubeError
 from gitward.model import requests
-from gitward.model.content_types import MERGE_PATCH
 from gitward.model.redact import redact_text
 from gitward.server.auth import Principal
 from gitward.server.desired import DesiredError
@@ -80,9 +79,7 @@ def _find(
 
 async def _patch(state: ServerState, namespace: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        done: dict[str, Any] = await state.connection.request(
-            "PATCH", state.settings.resource.path(namespace, name), body=body, content_type=MERGE_PATCH
-        )
+        done = await state.writer.merge_patch_at(state.settings.resource.path(namespace, name), body)
     except KubeError as problem:
         raise _http(problem) from None
     return done
@@ -260,7 +257,7 @@ async def delete(
     if patch is not None:
         await _patch(state, namespace, name, patch)
     try:
-        await state.connection.request("DELETE", state.settings.resource.path(namespace, name))
+        await state.writer.delete_at(state.settings.resource.path(namespace, name))
     except KubeError as problem:
         raise _http(problem) from None
     return {"deleted": f"{namespace}/{name}", "cascade": cascade}

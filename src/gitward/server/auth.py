@@ -27,8 +27,7 @@ from typing import Any
 
 import structlog
 
-from gitward.kube import ApiResource, Connection, KubeError, Reflector, Store
-from gitward.model.content_types import MERGE_PATCH
+from gitward.kube import ApiResource, Connection, KubeError, Reflector, Store, Writer
 from gitward.model.resource import ResourceKey
 
 log = structlog.get_logger(__name__)
@@ -119,7 +118,7 @@ async def create_token(
             "type": "Opaque",
             "data": {name: value},
         }
-        await connection.request("POST", _secret_path(namespace), body=body)
+        await Writer(connection).create_at(_secret_path(namespace), body)
         return token
     if name in (secret.get("data") or {}):
         raise TokenError(f"a token named {name!r} exists; delete it first or choose another name")
@@ -136,12 +135,7 @@ async def _patch_entry(
     """
     metadata = secret["metadata"]
     patch = {"metadata": {"resourceVersion": metadata["resourceVersion"]}, "data": {name: value}}
-    await connection.request(
-        "PATCH",
-        _secret_path(metadata["namespace"], SECRET_NAME),
-        body=patch,
-        content_type=MERGE_PATCH,
-    )
+    await Writer(connection).merge_patch_at(_secret_path(metadata["namespace"], SECRET_NAME), patch)
 
 
 async def _token_secret(connection: Connection, namespace: str) -> dict[str, Any]:

@@ -23,8 +23,7 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 
-from gitward.kube import Connection, KubeError
-from gitward.model.content_types import MERGE_PATCH
+from gitward.kube import Connection, KubeError, Writer
 from gitward.model.operation import REFRESH_ANNOTATIONS
 from gitward.model.requests import refresh_patch
 from gitward.server.index import AppIndex, AppKey
@@ -136,11 +135,9 @@ class RefreshQueue:
         if app is None:
             return
         try:
-            await self.connection.request(
-                "PATCH",
+            await Writer(self.connection).merge_patch_at(
                 self.settings.resource.path(namespace, name),
-                body=refresh_patch(self.settings.resource),
-                content_type=MERGE_PATCH,
+                refresh_patch(self.settings.resource),
             )
         except KubeError as problem:
             PATCHES.labels("error").inc()

@@ -22,9 +22,8 @@ import typer
 from gitward.cli.cluster_args import Context, Kubeconfig, default_kubeconfig
 from gitward.cli.output import fail
 from gitward.install import DEFAULT_NAMESPACE
-from gitward.kube import Connection, KubeError
+from gitward.kube import Connection, KubeError, Writer
 from gitward.model.application import ARGOCD_GROUP, GROUP, AppResource
-from gitward.model.content_types import MERGE_PATCH
 
 # Exit codes of every `gitward app` command.
 OK, FAILED, BAD_INPUT = 0, 1, 2
@@ -114,7 +113,7 @@ class Apps:
 
     async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            made: dict[str, Any] = await self.connection.request("POST", self._collection, body=obj)
+            made = await Writer(self.connection).create_at(self._collection, obj)
         except KubeError as problem:
             raise self._explain(problem, str(obj["metadata"]["name"])) from None
         return made
@@ -122,7 +121,7 @@ class Apps:
     async def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         name = str(obj["metadata"]["name"])
         try:
-            done: dict[str, Any] = await self.connection.request("PUT", self._path(name), body=obj)
+            done = await Writer(self.connection).replace_at(self._path(name), obj)
         except KubeError as problem:
             raise self._explain(problem, name) from None
         return done
@@ -130,16 +129,14 @@ class Apps:
     async def patch(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """A JSON merge patch; with metadata.resourceVersion in it, refused if someone wrote first."""
         try:
-            done: dict[str, Any] = await self.connection.request(
-                "PATCH", self._path(name), body=body, content_type=MERGE_PATCH
-            )
+            done = await Writer(self.connection).merge_patch_at(self._path(name), body)
         except KubeError as problem:
             raise self._explain(problem, name) from None
         return done
 
     async def delete(self, name: str) -> None:
         try:
-            await self.connection.request("DELETE", self._path(name))
+            await Writer(self.connection).delete_at(self._path(name))
         except KubeError as problem:
             raise self._explain(problem, name) from None
 

@@ -16,9 +16,7 @@ from gitward.engine.diff import client_apply
 from gitward.engine.diff.applied import AppliedMemo
 from gitward.engine.diff.client_apply import with_last_applied
 from gitward.engine.sync import waits
-from gitward.engine.trees import object_copy
 from gitward.kube import KubeError, Propagation, Writer
-from gitward.kube.apply import scrub
 from gitward.model.resource import ResourceKey
 from gitward.model.status import OperationPhase
 from gitward.model.sync import DeletePolicy, EffectiveOptions, PlannedStep
@@ -113,48 +111,16 @@ class Executor:
         """Replace=true: PUT over the live object (POST when absent), as `kubectl replace` does."""
         if live is None:
             return await self.create(obj, strict=strict)
-        key = ResourceKey.of(obj)
-        resource = await self.writer.discovery.resolve(str(obj.get("apiVersion")), key.kind)
-        body = object_copy(obj)
-        body.setdefault("metadata", {})["resourceVersion"] = (live.get("metadata") or {}).get(
-            "resourceVersion"
-        )
-        params = {
-            "fieldManager": self.writer.field_manager,
-            "fieldValidation": "Strict" if strict else "Ignore",
-        }
-        try:
-            answer: dict[str, Any] = await self.writer.connection.request(
-                "PUT", resource.path(key.namespace, key.name), params=params, body=body
-            )
-        except KubeError as exc:
-            raise scrub(exc, obj) from None
-        return answer
+        version = (live.get("metadata") or {}).get("resourceVersion")
+        return await self.writer.replace(obj, version, strict=strict)
 
     async def create(
         self, obj: Mapping[str, Any], *, strict: bool = True, dry_run: bool = False
     ) -> dict[str, Any]:
         """POST: the only way to create an object with `generateName` (hooks), and Replace's create."""
-        key = ResourceKey.of(obj)
-        resource = await self.writer.discovery.resolve(str(obj.get("apiVersion")), key.kind)
-        if resource.namespaced and not key.namespace:
-            raise KubeError(
-                0, "Invalid", f"{key.kind} {key.name}: a namespaced kind needs metadata.namespace"
-            )
-        params = {
-            "fieldManager": self.writer.field_manager,
-            "fieldValidation": "Strict" if strict else "Ignore",
-        }
         if dry_run:
-            params["dryRun"] = "All"
             self.dry_runs += 1
-        try:
-            answer: dict[str, Any] = await self.writer.connection.request(
-                "POST", resource.path(key.namespace), params=params, body=obj
-            )
-        except KubeError as exc:
-            raise scrub(exc, obj) from None
-        return answer
+        return await self.writer.create(obj, strict=strict, dry_run=dry_run)
 
     async def _recreate(self, step: PlannedStep, live: Mapping[str, Any]) -> None:
         uid = (live.get("metadata") or {}).get("uid")
