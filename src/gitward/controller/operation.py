@@ -62,7 +62,6 @@ from gitward.engine.sync.result import SyncRequest, SyncResult
 from gitward.engine.sync.resume import DoneHook
 from gitward.engine.tracking import tracking_app
 from gitward.kube import KubeError, Writer
-from gitward.kube.connection import Connection
 from gitward.kube.store import Store
 from gitward.model.application import Application, AppResource
 from gitward.model.fields import SpecError
@@ -132,14 +131,12 @@ class Operations:
         comparer: Comparer,
         store: Store,
         status: StatusWriter,
-        connection: Connection,
         resource: AppResource,
     ) -> None:
         self.writer = writer
         self.comparer = comparer
         self.store = store
         self.status = status
-        self.connection = connection
         self.resource = resource
 
     async def run(

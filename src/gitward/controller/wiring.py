@@ -55,5 +55,5 @@ def build_reconciler(
         status=status,
         projects=Projects(cache, resource, namespace, queue=wiring.queue),
         health_rules=HealthRuleSource(cache, namespace, resource.group, queue=wiring.queue),
-        operations=Operations(writer, comparer, cache.store, status, connection, resource),
+        operations=Operations(writer, comparer, cache.store, status, resource),
     )
