@@ -32,9 +32,13 @@ from gitward.cli.app.api import (
     with_target,
 )
 from gitward.cli.output import err
+from gitward.model.health import HealthStatus
+from gitward.model.status import OperationPhase, SyncStatusCode
 
 POLL_SECONDS = 0.5
-_BAD_PHASES = ("Failed", "Error")
+_BAD_PHASES = (OperationPhase.failed, OperationPhase.error)
+# The phases of an operation still at work.
+_WORKING = (OperationPhase.running, OperationPhase.terminating)
 
 
 class State(enum.Enum):
@@ -67,26 +71,26 @@ def verdict(app: Mapping[str, Any], want: WaitFor) -> tuple[State, str]:
     if want.requested:
         if pending or state == (want.before or {}):
             return State.waiting, "waiting for the controller to start the operation"
-        if phase in ("Running", "Terminating"):
+        if phase in _WORKING:
             return State.waiting, f"operation {phase}: {state.get('message', '')}".rstrip(": ")
         if phase in _BAD_PHASES:
             return State.failed, f"operation {phase}: {state.get('message', '')}"
     if want.operation:
-        if pending or phase in ("Running", "Terminating"):
+        if pending or phase in _WORKING:
             return State.waiting, "operation in progress"
         if phase in _BAD_PHASES:
             return State.failed, f"the last operation {phase}: {state.get('message', '')}"
     if want.sync:
         if not _compared_to_spec(app):
             return State.waiting, "waiting for the controller to compare the current spec"
-        if view.sync_status(app) != "Synced":
+        if view.sync_status(app) != SyncStatusCode.synced:
             return State.waiting, f"sync status {view.sync_status(app)}"
     if want.health:
         health = view.health_status(app)
-        if health == "Degraded":
+        if health == HealthStatus.degraded:
             message = (view.status(app).get("health") or {}).get("message") or ""
             return State.failed, f"health Degraded{': ' + message if message else ''}"
-        if health != "Healthy":
+        if health != HealthStatus.healthy:
             return State.waiting, f"health {health}"
     return State.done, ""
 

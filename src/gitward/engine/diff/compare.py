@@ -145,7 +145,7 @@ class Comparer:
         client-side (ServerSideApply=false), which changes what a sync would remove.
         """
         objects = [tracking.stamp(obj, app) if app is not None else obj for obj in desired]
-        pending = _defined_kinds(objects)
+        pending = defined_kinds(objects)
         app_options = options if options is not None else SyncOptions()
         return list(
             await asyncio.gather(
@@ -340,7 +340,9 @@ async def _verdict(
     return Comparison(key, SyncStatusCode.out_of_sync, text, would_create=live is None)
 
 
-def _defined_kinds(objects: Sequence[Mapping[str, Any]]) -> frozenset[tuple[str, str]]:
+def defined_kinds(objects: Iterable[Mapping[str, Any]]) -> frozenset[tuple[str, str]]:
+    """(group, kind) of each kind a CustomResourceDefinition among `objects` defines: objects of
+    those kinds cannot be dry-run before the CRD is applied, and are not refused for it."""
     found = set()
     for obj in objects:
         if obj.get("kind") == "CustomResourceDefinition":

@@ -23,7 +23,7 @@ from typing import Any
 from gitward.engine import options as sync_options
 from gitward.engine import tracking
 from gitward.engine.diff.applied import AppliedMemo, known_unchanged
-from gitward.engine.diff.compare import Comparer, Comparison, with_namespace
+from gitward.engine.diff.compare import Comparer, Comparison, defined_kinds, with_namespace
 from gitward.engine.diff.ignore import IgnoreRuleError
 from gitward.engine.diff.respect import respect_plan
 from gitward.engine.health.assess import aggregate
@@ -180,7 +180,7 @@ class SyncOperation:
 
     async def _validate(self, the_plan: Plan) -> list[str]:
         """Dry-run every object before any write; the refusals, each naming its object."""
-        pending = _defined_kinds(the_plan)
+        pending = defined_kinds(step.obj for step in the_plan.steps)
         app_options = sync_options.effective(self.request.options)
         out_of_sync_only = app_options.apply_out_of_sync_only
         self.creating = {s.key.name for s in the_plan.steps if s.key.kind == "Namespace" and not s.key.group}
@@ -479,17 +479,6 @@ async def sync(request: SyncRequest, writer: Writer, **kwargs: Any) -> SyncResul
 
 def _writes(writer: Writer) -> int:
     return sum(writer.connection.requests.get(method, 0) for method in _WRITES)
-
-
-def _defined_kinds(the_plan: Plan) -> frozenset[tuple[str, str]]:
-    found = set()
-    for step in the_plan.steps:
-        spec = step.obj.get("spec")
-        if step.key.kind == "CustomResourceDefinition" and isinstance(spec, Mapping):
-            names = spec.get("names")
-            if isinstance(names, Mapping):
-                found.add((str(spec.get("group")), str(names.get("kind"))))
-    return frozenset(found)
 
 
 def _result_order(result: ResourceResult) -> tuple[int, int, ResourceKey]:
