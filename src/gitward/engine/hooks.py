@@ -94,24 +94,18 @@ def hook_of(obj: Mapping[str, Any]) -> Hook | None:
 def delete_policies(obj: Mapping[str, Any]) -> frozenset[DeletePolicy]:
     """Ours/Argo CD's and Helm's together (as Argo CD reads them); BeforeHookCreation by default."""
     found: set[DeletePolicy] = set()
-    ours = first(obj, HOOK_DELETE_POLICY)
-    if ours is not None:
-        for item in csv(ours[1]):
-            policy = _DELETE_POLICIES.get(item)
+    tables = ((HOOK_DELETE_POLICY, _DELETE_POLICIES), (HELM_HOOK_DELETE_POLICY, _HELM_DELETE_POLICIES))
+    for names, known in tables:
+        written = first(obj, names)
+        if written is None:
+            continue
+        annotation, value = written
+        for item in csv(value):
+            policy = known.get(item)
             if policy is None:
                 raise SyncSpecError(
-                    f"{describe(obj)}: annotation {ours[0]}: unknown delete policy {item!r} "
-                    f"(known: {', '.join(_DELETE_POLICIES)})"
-                )
-            found.add(policy)
-    helm = first(obj, HELM_HOOK_DELETE_POLICY)
-    if helm is not None:
-        for item in csv(helm[1]):
-            policy = _HELM_DELETE_POLICIES.get(item)
-            if policy is None:
-                raise SyncSpecError(
-                    f"{describe(obj)}: annotation {helm[0]}: unknown delete policy {item!r} "
-                    f"(known: {', '.join(_HELM_DELETE_POLICIES)})"
+                    f"{describe(obj)}: annotation {annotation}: unknown delete policy {item!r} "
+                    f"(known: {', '.join(known)})"
                 )
             found.add(policy)
     return frozenset(found) if found else frozenset({DeletePolicy.before_hook_creation})
