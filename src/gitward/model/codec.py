@@ -48,6 +48,7 @@ def key(
     pattern: str | None = None,
     doc: str = "",
     parse: Check | None = None,
+    schema: dict[str, Any] | None = None,
     check: Check | None = None,
     always: bool = False,
 ) -> dict[str, Any]:
@@ -55,7 +56,8 @@ def key(
 
     A `pattern` is a regular expression both Python's `re` and the API server's RE2 read alike.
     `parse` reads the JSON value instead of the type hint (for what the hint cannot say, an
-    int-or-string); `check` then refuses or normalises the typed value. Neither sees an absent field.
+    int-or-string), and `schema` is then what the CRD says of it; `check` refuses or normalises the
+    typed value. Neither `parse` nor `check` sees an absent field.
     `always`: written even at its default, as Argo CD writes it.
     """
     return {
@@ -64,6 +66,7 @@ def key(
         "pattern": pattern,
         "doc": doc,
         "parse": parse,
+        "schema": schema,
         "check": check,
         "always": always,
     }
@@ -89,6 +92,7 @@ class FieldInfo:
     pattern: str | None
     doc: str
     parse: Check | None
+    schema: dict[str, Any] | None
     check: Check | None
     always: bool
 
@@ -127,6 +131,7 @@ def field_infos(cls: type) -> tuple[FieldInfo, ...]:
                 pattern=meta.get("pattern"),
                 doc=meta.get("doc", ""),
                 parse=meta.get("parse"),
+                schema=meta.get("schema"),
                 check=meta.get("check"),
                 always=meta.get("always", False),
             )

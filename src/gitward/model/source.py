@@ -116,7 +116,7 @@ def _int_or_string(value: object, where: str) -> int:
 @dataclass(frozen=True, eq=True)
 class KustomizeReplica(_Fingerprinted):
     name: str
-    count: int = field(metadata=key(parse=_int_or_string))
+    count: int = field(metadata=key(parse=_int_or_string, schema={"x-kubernetes-int-or-string": True}))
 
     __hash__ = _Fingerprinted.__hash__
 
