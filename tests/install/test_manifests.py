@@ -65,7 +65,17 @@ def test_namespace_and_image_reach_every_object_that_names_them() -> None:
     (deployment,) = _by_kind(objects, "Deployment")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "registry.local/gitward:dev"
-    assert container["args"] == ["controller"]
+    assert container["args"] == ["controller", "--log-format", "json"]
+
+
+def test_the_deployments_arguments_are_ones_gitward_controller_accepts() -> None:
+    (deployment,) = _by_kind(manifests(InstallOptions(server=False)), "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    # A usage error exits 2 before anything else; these get as far as looking for the cluster.
+    command = [sys.executable, "-m", "gitward", *container["args"], "--kubeconfig", "/nonexistent/kubeconfig"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "/nonexistent/kubeconfig" in proc.stderr
 
 
 def test_the_controller_runs_locked_down_with_probes_and_requests() -> None:

@@ -35,6 +35,11 @@ def test_argo_cd_field_names_are_read() -> None:
 
 def test_target_revision_defaults_to_head() -> None:
     assert ApplicationSource.from_dict({"repoURL": "git://h/r"}).target_revision == "HEAD"
+    # Written even at its default, as Argo CD writes it; a null is an absent field.
+    assert ApplicationSource.from_dict({"repoURL": "git://h/r", "path": None}).to_dict() == {
+        "repoURL": "git://h/r",
+        "targetRevision": "HEAD",
+    }
     assert (
         ApplicationSource.from_dict({"repoURL": "git://h/r", "targetRevision": ""}).target_revision == "HEAD"
     )
@@ -64,6 +69,14 @@ def test_target_revision_defaults_to_head() -> None:
         (
             {"repoURL": "https://git.example/u", "kustomize": {"replicas": [{"name": "w", "count": "x"}]}},
             "count: expected a whole number",
+        ),
+        (
+            {"repoURL": "https://git.example/u", "kustomize": {"replicas": [{"count": 2}]}},
+            "source.kustomize.replicas[0].name: required",
+        ),
+        (
+            {"repoURL": "https://git.example/u", "kustomize": {"patches": [{"patch": "x", "path": "p"}]}},
+            "source.kustomize.patches[0]: give exactly one of path and patch",
         ),
         ({"repoURL": "https://git.example/u", "targetRevison": "main"}, "unknown field(s) targetRevison"),
         ("not an object", "source: expected an object, got a string"),

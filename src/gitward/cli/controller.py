@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from gitward.cli.cluster_args import AllowLocalRepos, Context, set_allow_local_repos, tools
+from gitward.cli.logs import LogFormat, LogFormatOption, LogLevel, LogLevelOption, configure_logging
 from gitward.cli.output import fail
 from gitward.controller.queue import DEFAULT_WORKERS
 from gitward.controller.run import Controller, ControllerSettings
@@ -42,8 +43,11 @@ def controller(
         ),
     ] = HEALTH_PORT,
     allow_local_repos: AllowLocalRepos = False,
+    log_format: LogFormatOption = LogFormat.console,
+    log_level: LogLevelOption = LogLevel.info,
 ) -> None:
     """Reconcile Applications continuously: Git to cluster, drift healed, status reported."""
+    configure_logging(log_format, log_level)
     set_allow_local_repos(allow_local_repos)
     resource = AppResource(group=ARGOCD_GROUP) if compat == "argocd" else AppResource()
     if compat not in ("", "argocd"):

@@ -10,6 +10,14 @@ from typing import Annotated
 import typer
 
 from gitward.cli.cluster_args import AllowLocalRepos, Context, set_allow_local_repos, tools
+from gitward.cli.logs import (
+    LogFormat,
+    LogFormatOption,
+    LogLevel,
+    LogLevelOption,
+    configure_logging,
+    library_level,
+)
 from gitward.cli.output import fail
 from gitward.kube import Connection, KubeError
 from gitward.model.application import ARGOCD_GROUP, AppResource
@@ -49,8 +57,11 @@ def server(
         typer.Option(help="The web UI's built files (default: ui/dist of this checkout, when built)."),
     ] = None,
     allow_local_repos: AllowLocalRepos = False,
+    log_format: LogFormatOption = LogFormat.console,
+    log_level: LogLevelOption = LogLevel.info,
 ) -> None:
     """Serve the REST API (/api/v1), live updates (/api/v1/stream), /metrics and the probes."""
+    configure_logging(log_format, log_level)
     set_allow_local_repos(allow_local_repos)
     if compat not in ("", "argocd"):
         fail(f"--compat {compat!r}: the only compatibility mode is 'argocd'")
@@ -75,4 +86,13 @@ def server(
     )
     app = create_app(lambda: connector(kubeconfig, context), settings)
     # A browser's live stream never ends by itself; without a bound, Ctrl-C would wait for it forever.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
+    # log_config=None: uvicorn's records go through gitward's log (gitward.cli.logs), not its own handlers.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=library_level(log_level).value,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )

@@ -70,13 +70,17 @@ def probe(path: str, period: int, initial_delay: int, port: str = "health") -> d
     }
 
 
+# A Pod's log is read by a log collector: one JSON object per line (see gitward.cli.logs).
+LOG_ARGS = ("--log-format", "json")
+
+
 def deployment(namespace: str, image: str, compat_argocd: bool, replicas: int = 1) -> dict[str, Any]:
     """One replica by default; more are safe (leader election on a Lease) but only one works at a time."""
     labels = {**SELECTOR, "app.kubernetes.io/part-of": "gitward", "app.kubernetes.io/component": "controller"}
     container = {
         "name": "controller",
         "image": image,
-        "args": ["controller"],
+        "args": ["controller", *LOG_ARGS],
         "env": _env(compat_argocd),
         "ports": [{"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"}],
         "readinessProbe": probe("/readyz", period=10, initial_delay=5),

@@ -14,15 +14,8 @@ from typing import Any
 
 from gitward.model.codec import Record, field_infos, optional_inner
 from gitward.model.duration import Duration
-from gitward.model.source import KustomizeReplica
 
 Schema = dict[str, Any]
-
-# Where a model class reads more than its type hint says.
-_FIELD_OVERRIDES: dict[tuple[type, str], Schema] = {
-    # Argo CD's IntOrString: `count: 3` and `count: "3"` are both accepted.
-    (KustomizeReplica, "count"): {"x-kubernetes-int-or-string": True},
-}
 
 OPEN_OBJECT: Schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 
@@ -57,8 +50,8 @@ def object_schema(cls: type) -> Schema:
     properties: dict[str, Schema] = {}
     required: list[str] = []
     for info in field_infos(cls):
-        prop = _FIELD_OVERRIDES.get((cls, info.attr)) or schema_of(info.hint)
-        prop = dict(prop)
+        # A field read by its own `parse` says its own schema.
+        prop = dict(info.schema) if info.schema is not None else schema_of(info.hint)
         if info.minimum is not None:
             prop["minimum"] = info.minimum
         if info.pattern is not None:

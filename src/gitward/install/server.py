@@ -165,7 +165,7 @@ def deployment(namespace: str, image: str, compat_argocd: bool) -> dict[str, Any
         "name": "server",
         "image": image,
         # Every interface: the Service, not the process, decides who may connect.
-        "args": ["server", "--host", "0.0.0.0", "--port", str(PORT)],  # noqa: S104
+        "args": ["server", "--host", "0.0.0.0", "--port", str(PORT), *controller.LOG_ARGS],  # noqa: S104
         "env": _env(compat_argocd),
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "readinessProbe": controller.probe("/readyz", period=10, initial_delay=5, port="http"),

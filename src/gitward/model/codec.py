@@ -7,8 +7,10 @@ an optional `key(...)` in the field's metadata) are read here, and by
 `gitward.install.openapi` for the CRD, so a field added to a record is
 accepted, written and validated by the API server in one edit.
 
-Messages follow `gitward.model.source` (same SpecError, same wording), and
-that module's classes nest in these records through their own `from_dict`.
+A field whose value needs more than its type says (a name that reaches a
+command line, a glob, an int-or-string) names a `check` or a `parse` in its
+`key(...)`, so its rule sits beside its declaration and the message still names
+the field's path.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import enum
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -27,6 +29,9 @@ from gitward.model.fields import SpecError, check_keys, mapping, type_name
 # Field names that camelCase does not spell the way Argo CD's JSON does.
 _JSON_NAMES = {"repo_url": "repoURL", "key_id": "keyID"}
 EXTRA = "extra"
+
+# (value, where it sits) -> the value to keep, or SpecError naming `where`.
+Check = Callable[[Any, str], Any]
 
 
 def json_name(attr: str) -> str:
@@ -37,13 +42,43 @@ def json_name(attr: str) -> str:
 
 
 def key(
-    *, json: str | None = None, minimum: int | None = None, pattern: str | None = None, doc: str = ""
+    *,
+    json: str | None = None,
+    minimum: int | None = None,
+    pattern: str | None = None,
+    doc: str = "",
+    parse: Check | None = None,
+    schema: dict[str, Any] | None = None,
+    check: Check | None = None,
+    always: bool = False,
 ) -> dict[str, Any]:
     """Metadata for `dataclasses.field`: a JSON name camelCase cannot derive, bounds, a description.
 
     A `pattern` is a regular expression both Python's `re` and the API server's RE2 read alike.
+    `parse` reads the JSON value instead of the type hint (for what the hint cannot say, an
+    int-or-string), and `schema` is then what the CRD says of it; `check` refuses or normalises the
+    typed value. Neither `parse` nor `check` sees an absent field.
+    `always`: written even at its default, as Argo CD writes it.
     """
-    return {"json": json, "minimum": minimum, "pattern": pattern, "doc": doc}
+    return {
+        "json": json,
+        "minimum": minimum,
+        "pattern": pattern,
+        "doc": doc,
+        "parse": parse,
+        "schema": schema,
+        "check": check,
+        "always": always,
+    }
+
+
+def each(check: Check) -> Check:
+    """`check` for every item of a list field, each named by its index."""
+
+    def check_items(values: tuple[Any, ...], where: str) -> tuple[Any, ...]:
+        return tuple(check(value, f"{where}[{i}]") for i, value in enumerate(values))
+
+    return check_items
 
 
 @dataclass(frozen=True)
@@ -56,6 +91,10 @@ class FieldInfo:
     minimum: int | None
     pattern: str | None
     doc: str
+    parse: Check | None
+    schema: dict[str, Any] | None
+    check: Check | None
+    always: bool
 
 
 _NO_DEFAULT = object()
@@ -65,7 +104,7 @@ _INFOS: dict[type, tuple[FieldInfo, ...]] = {}
 
 
 def field_infos(cls: type) -> tuple[FieldInfo, ...]:
-    """The JSON fields of a dataclass (a record here or one of `gitward.model.source`'s specs)."""
+    """The JSON fields of a record's dataclass."""
     cached = _INFOS.get(cls)
     if cached is not None:
         return cached
@@ -91,6 +130,10 @@ def field_infos(cls: type) -> tuple[FieldInfo, ...]:
                 minimum=meta.get("minimum"),
                 pattern=meta.get("pattern"),
                 doc=meta.get("doc", ""),
+                parse=meta.get("parse"),
+                schema=meta.get("schema"),
+                check=meta.get("check"),
+                always=meta.get("always", False),
             )
         )
     _INFOS[cls] = tuple(infos)
@@ -143,12 +186,12 @@ def read(cls: type[_R], data: object, where: str) -> _R:
             if info.required:
                 raise SpecError(f"{path}: required")
             continue
-        parsed = read_value(info.hint, value, path)
+        parsed = read_value(info.hint, value, path) if info.parse is None else info.parse(value, path)
         if info.minimum is not None and isinstance(parsed, int) and parsed < info.minimum:
             raise SpecError(f"{path}: must be at least {info.minimum}, got {parsed}")
         if info.pattern is not None and isinstance(parsed, str) and not re.match(info.pattern, parsed):
             raise SpecError(f"{path}: {parsed!r} does not match {info.pattern}")
-        kwargs[info.attr] = parsed
+        kwargs[info.attr] = parsed if info.check is None else info.check(parsed, path)
     if cls.OPEN:
         kwargs[EXTRA] = {k: v for k, v in d.items() if k not in known}
     record = cls(**kwargs)
@@ -207,7 +250,7 @@ def write(record: object) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for info in field_infos(type(record)):
         value = getattr(record, info.attr)
-        if value is None or (not info.required and value == info.default):
+        if value is None or (not info.required and not info.always and value == info.default):
             continue
         out[info.json] = write_value(value)
     extra = getattr(record, EXTRA, None)
