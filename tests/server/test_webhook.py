@@ -156,6 +156,13 @@ async def test_a_signed_push_webhook_brings_the_pushed_commit_into_the_cluster(
         assert SECRET not in forged.text
         unsigned = await http.post("/api/webhook", content=body, headers={"X-GitHub-Event": "push"})
         assert unsigned.status_code == 401
+        # No GitLab secret is configured: the answer must not say so, only what a wrong token gets.
+        gitlab = await http.post(
+            "/api/webhook", content=body, headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "guess"}
+        )
+        assert gitlab.status_code == 401
+        assert gitlab.json()["detail"] == forged.json()["detail"].replace("github", "gitlab")
+        assert unsigned.json()["detail"] == forged.json()["detail"]
         assert await patches_written(http) == written
         assert "gitward.dev/refresh" not in app_annotations(cluster, namespace, "shop")
         assert live(cluster, "deployment", "web", target)["spec"]["replicas"] == 2  # type: ignore[index]

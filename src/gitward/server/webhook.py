@@ -2,7 +2,7 @@
 
 The order of checks is what a caller may learn: an unrecognised request
 is 400; then the sender must prove the provider's secret (401 otherwise,
-with nothing touched), first from its headers alone, before a byte of the
+the same answer whatever the reason, with nothing touched), first from its headers alone, before a byte of the
 body is read, then with the body's signature; only then is the event read.
 The body itself is capped by `body_limit` (413), like every request's.
 
@@ -17,6 +17,7 @@ test (`diagnostics:ping`) is answered 200.
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
@@ -33,6 +34,8 @@ from gitward.server.webhook_replay import Deliveries, delivery_keys
 REQUESTS = Counter(
     "gitward_webhook_requests_total", "Webhook requests, by provider and outcome.", ["provider", "result"]
 )
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter()
 
@@ -69,7 +72,12 @@ async def webhook(request: Request) -> JSONResponse:
         await hooks.secrets.verify(provider, request.headers, body)
     except Unauthorized as refused:
         REQUESTS.labels(provider, "unauthorized").inc()
-        raise HTTPException(401, str(refused)) from None
+        # The reason (no secret configured, header missing, signature wrong) is the operator's, in
+        # the server's log: told to the caller, it would say which providers this server trusts.
+        log.warning("webhook refused", provider=provider, reason=str(refused))
+        raise HTTPException(
+            401, f"{provider} webhook not authenticated (the server's log says why)"
+        ) from None
     if is_ping(provider, event):
         REQUESTS.labels(provider, "ping").inc()
         return JSONResponse({"provider": provider, "ping": "ok"}, 200)
