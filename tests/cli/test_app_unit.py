@@ -1,15 +1,20 @@
-"""The decisions behind `gitward app` that need no cluster: when a wait is over, what create sends."""
+"""What `gitward app` does without a cluster: when a wait is over, what create sends, an unreachable one."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from gitward.cli.app.api import BAD_INPUT, CliError, Target
 from gitward.cli.app.progress import State, WaitFor, verdict
 from gitward.cli.app.spec import Flags, build
+from gitward.local.gitserver import free_port
+from tests.cli.support import ENV
 
 SOURCE = {"repoURL": "https://git.example/shop.git", "path": "deploy", "targetRevision": "main"}
 DESTINATION = {"server": "https://kubernetes.default.svc", "namespace": "shop"}
@@ -84,3 +89,26 @@ def test_contradictory_create_flags_are_refused() -> None:
     with pytest.raises(CliError) as refused:
         build(Flags(name="shop", repo="r", sync_policy="none", self_heal=True), None, Target())
     assert refused.value.code == BAD_INPUT and "--sync-policy automated" in str(refused.value)
+
+
+@pytest.mark.parametrize("source", ["git", "live"])
+def test_manifests_from_an_unreachable_cluster_exit_1(tmp_path: Path, source: str) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "gone", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
+                "users": [{"name": "me", "user": {"token": "t"}}],
+                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "me"}}],
+                "current-context": "gone",
+            }
+        )
+    )
+    command = [sys.executable, "-m", "gitward", "app", "manifests", "shop", "--source", source]
+    ran = subprocess.run(
+        [*command, "--kubeconfig", str(kubeconfig)], capture_output=True, text=True, env=ENV, timeout=120
+    )
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert ran.stderr.startswith("gitward: ") and ran.stdout == ""
